@@ -1,0 +1,31 @@
+"""Role checks for the API; views name the roles they admit, nothing else decides."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from governance import roles
+
+
+class _RolePermission(BasePermission):
+    allowed: tuple[str, ...] = ()
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or roles.has_role(user, *self.allowed)))
+
+
+def require_roles(*allowed: str) -> type[BasePermission]:
+    names = "_".join(allowed) or "superuser"
+    return type(f"Requires_{names}", (_RolePermission,), {"allowed": allowed})
+
+
+IsSuperuser = require_roles()
+IsComplianceOfficer = require_roles(roles.COMPLIANCE_OFFICER)
+CanVerifyTrail = require_roles(roles.COMPLIANCE_OFFICER, roles.AUDITOR)
+CanRegister = require_roles(roles.CI, roles.DATA_SCIENTIST)
+CanReadEverything = require_roles(roles.COMPLIANCE_OFFICER, roles.AUDITOR)
+
+
+class ReadOnly(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS

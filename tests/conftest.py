@@ -1,0 +1,145 @@
+"""Personas and real-service fixtures shared by the whole suite."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from governance import roles
+from governance.celery import app as celery_app
+from governance.services import service_account_create
+from tests.factories import UserFactory
+from tests.services import reachable, require
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def requester(db):
+    return UserFactory(username="requester", roles=[roles.DATA_SCIENTIST])
+
+
+@pytest.fixture
+def officer(db):
+    return UserFactory(username="officer", roles=[roles.COMPLIANCE_OFFICER], is_staff=True)
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="auditor", roles=[roles.AUDITOR], is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    """Authenticated, but holds no role."""
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def ci_account(db):
+    account, token = service_account_create(name="ci-main")
+    account.token = token
+    return account
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def ci_client(ci_account) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {ci_account.token}")
+    return client
+
+
+@pytest.fixture
+def client_as():
+    return _client_for
+
+
+@pytest.fixture(autouse=True)
+def _jobs_in_process_unless_worker(request):
+    """Outside worker tests, jobs run in-process even when a broker is configured."""
+    eager = request.node.get_closest_marker("worker") is None
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager or settings.CELERY_BROKER_URL is None
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _wait_for_worker(nodename: str, process: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode}")
+        if celery_app.control.ping(destination=[nodename], timeout=0.5):
+            return
+    raise RuntimeError("celery worker did not answer within 60 s")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the configured broker and the test database."""
+    broker = settings.CELERY_BROKER_URL
+    require(bool(broker) and reachable(broker, 6379), f"no Celery broker reachable at {broker!r}")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    nodename = f"{queue}@localhost"
+    env = {**os.environ, "CELERY_QUEUE": queue, "DATABASE_URL": _test_database_url()}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "governance",
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            nodename,
+            "-c",
+            "2",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        _wait_for_worker(nodename, process, time.monotonic() + 60)
+        yield {"queue": queue, "nodename": nodename, "process": process}
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
