@@ -1,0 +1,17 @@
+# One image for every role: web (gunicorn), worker and beat differ only in their command.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 VAR_DIR=/srv/var
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+RUN useradd --create-home --uid 1000 verity
+WORKDIR /srv/app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+RUN mkdir -p /srv/var && chown verity /srv/var \
+    && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --no-input
+USER verity
+EXPOSE 8000
+CMD ["gunicorn", "governance.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
