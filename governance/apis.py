@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audits.services import actor_for
 from governance import roles
 from governance.health import run_checks
 from governance.models import ServiceAccount
@@ -89,7 +90,7 @@ class ServiceAccountListCreateApi(generics.ListAPIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        account, token = service_account_create(**payload.validated_data)
+        account, token = service_account_create(**payload.validated_data, actor=actor_for(request.user))
         account.token = token
         return Response(self.CreatedSerializer(account).data, status=status.HTTP_201_CREATED)
 
@@ -99,5 +100,6 @@ class ServiceAccountRevokeApi(APIView):
 
     @extend_schema(request=None, responses=ServiceAccountOutput, summary="Revoke a service account and its tokens")
     def post(self, request, name: str):
-        account = service_account_revoke(account=get_object_or_404(ServiceAccount, name=name))
+        account = get_object_or_404(ServiceAccount, name=name)
+        account = service_account_revoke(account=account, actor=actor_for(request.user))
         return Response(ServiceAccountOutput(account).data)

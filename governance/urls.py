@@ -14,6 +14,7 @@ api_v1 = [
     path("me/", apis.MeApi.as_view(), name="me"),
     path("service-accounts/", apis.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
     path("service-accounts/<slug:name>/revoke/", apis.ServiceAccountRevokeApi.as_view(), name="service-account-revoke"),
+    path("audit/", include("audits.urls")),
 ]
 
 urlpatterns = [

@@ -10,8 +10,11 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.db.backends.postgresql.operations import DatabaseOperations as PgOperations
+from django.test import override_settings
 from rest_framework.test import APIClient
 
+from audits.ledger.signing import generate_private_key_pem
 from governance import roles
 from governance.celery import app as celery_app
 from governance.services import service_account_create
@@ -19,6 +22,37 @@ from tests.factories import UserFactory
 from tests.services import reachable, require
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flush_past_audit_triggers(original):
+    """Test-only: emptying tables between transactional tests must pass the trail's triggers.
+
+    Only a superuser may set session_replication_role, which is why the application's own
+    database user cannot do the same (docs/audit-trail.md).
+    """
+
+    def execute_sql_flush(self, sql_list):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    return execute_sql_flush
+
+
+PgOperations.execute_sql_flush = _flush_past_audit_triggers(PgOperations.execute_sql_flush)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_signing_key(tmp_path_factory):
+    """Service mode refuses to invent a signing key; the suite brings its own."""
+    path = tmp_path_factory.mktemp("keys") / "audit_signing_key.pem"
+    path.write_bytes(generate_private_key_pem())
+    with override_settings(AUDIT_SIGNING_KEY_FILE=path):
+        yield path
 
 
 def _client_for(user) -> APIClient:

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, role, description, **options):
         try:
-            account, token = service_account_create(name=name, role=role, description=description)
+            account, token = service_account_create(name=name, role=role, description=description, actor="system:cli")
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stderr.write(

@@ -1,13 +1,12 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from governance import roles
 from governance.models import ServiceAccount
-from governance.services import service_account_create
+from governance.services import service_account_create, user_create
 
 DEMO_USERS = [
     ("admin", None),
@@ -23,16 +22,20 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        user_model = get_user_model()
         for username, role in DEMO_USERS:
-            if user_model.objects.filter(username=username).exists():
+            if get_user_model().objects.filter(username=username).exists():
                 self.stdout.write(f"  {username:<10} exists (password shown when it was created)")
                 continue
             password = secrets.token_urlsafe(12)
-            user = user_model.objects.create_user(username, password=password, is_staff=True, is_superuser=role is None)
-            if role:
-                user.groups.add(Group.objects.get(name=role))
+            user_create(
+                username=username,
+                password=password,
+                role=role,
+                is_staff=True,
+                is_superuser=role is None,
+                actor="system:cli",
+            )
             self.stdout.write(f"  {username:<10} {role or 'superuser':<20} password: {password}")
         if not ServiceAccount.objects.filter(name="demo-ci").exists():
-            _, token = service_account_create(name="demo-ci", description="Demo CI pipeline")
+            _, token = service_account_create(name="demo-ci", description="Demo CI pipeline", actor="system:cli")
             self.stdout.write(f"  demo-ci    ci (service account)  token:    {token}")

@@ -14,5 +14,5 @@ class Command(BaseCommand):
         account = ServiceAccount.objects.filter(name=name).first()
         if account is None:
             raise CommandError(f"No service account named {name!r}.")
-        service_account_revoke(account=account)
+        service_account_revoke(account=account, actor="system:cli")
         self.stdout.write(f"Service account {name!r} revoked.")

@@ -1,0 +1,135 @@
+"""Writes to the audit trail. Every state change in the service calls audit_event_append
+inside its own transaction, so the change and its event commit or roll back together."""
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audits.keys import fingerprint, signing_key
+from audits.ledger.hashing import GENESIS_PREV, canonical, seal
+from audits.ledger.signing import checkpoint_body, sign_checkpoint
+from audits.models import AuditEvent, Checkpoint, PersonalRecord
+from governance.request_context import current_request_id
+
+# Any constant works; it names "the audit chain" among PostgreSQL advisory locks.
+CHAIN_LOCK_KEY = 0x5645524954590001
+
+
+def actor_for(user) -> str:
+    """A stable pseudonymous id: the chain never holds a name."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "system"
+    account = getattr(user, "service_account", None)
+    return f"service:{account.name}" if account else f"user:{user.pk}"
+
+
+def object_ref(instance) -> str:
+    return f"{instance._meta.app_label}.{instance._meta.model_name}:{instance.pk}"
+
+
+def _lock_chain() -> None:
+    # Serialise appends for the rest of the transaction. SQLite needs nothing here: its
+    # connections open transactions with BEGIN IMMEDIATE (settings), one writer at a time.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
+def _chain_head() -> tuple[int, str]:
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    return (last[0] + 1, last[1]) if last else (1, GENESIS_PREV)
+
+
+def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: dict[str, Any] | None = None):
+    payload = dict(data or {})
+    request_id = current_request_id()
+    if request_id and "request_id" not in payload:
+        payload["request_id"] = request_id
+    with transaction.atomic():
+        _lock_chain()
+        seq, prev = _chain_head()
+        now = timezone.now()
+        sealed = seal(seq=seq, ts=now, actor=actor, action=action, object=object_ref, data=payload, prev=prev)
+        return AuditEvent.objects.create(
+            seq=seq,
+            ts=now,
+            actor=actor,
+            action=action,
+            object_ref=object_ref,
+            prev=prev,
+            hash=sealed.hash,
+            body=sealed.body,
+        )
+
+
+def personal_digest(salt: str, text: str) -> str:
+    return hashlib.sha256((salt + text).encode("utf-8")).hexdigest()
+
+
+def personal_record_store(*, subject: str, kind: str, text: str) -> str:
+    """Keeps personal text outside the chain; returns the salted digest an event refers to."""
+    salt = secrets.token_hex(16)
+    digest = personal_digest(salt, text)
+    PersonalRecord.objects.create(subject=subject, kind=kind, text=text, salt=salt, digest=digest)
+    return digest
+
+
+@transaction.atomic
+def person_erase(*, subject: str, actor: str) -> AuditEvent:
+    """GDPR Art. 17: deletes the person's records beside the chain; the chain itself still verifies."""
+    records = PersonalRecord.objects.filter(subject=subject)
+    digests = sorted(records.values_list("digest", flat=True))
+    records.delete()
+    if subject.startswith("user:"):
+        _anonymise_user(int(subject.split(":", 1)[1]))
+    return audit_event_append(
+        actor=actor,
+        action="person.erased",
+        object_ref="",
+        data={"subject": subject, "records_erased": len(digests), "digests": digests},
+    )
+
+
+def _anonymise_user(pk: int) -> None:
+    user = get_user_model().objects.filter(pk=pk).first()
+    if user is None:
+        return
+    user.username, user.email, user.first_name, user.last_name = f"erased-{pk}", "", "", ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+
+
+class ChainBroken(Exception):
+    """The stored chain fails verification: the service will not sign it."""
+
+
+@transaction.atomic
+def checkpoint_create():
+    """Signs the current head, after verifying the whole stored chain, so a tampered
+    history is never endorsed. Returns None on an empty trail."""
+    from audits.selectors import audit_trail_verify
+
+    _lock_chain()
+    result = audit_trail_verify()
+    if not result.ok:
+        raise ChainBroken(f"audit trail fails verification at seq {result.bad_seq}: {result.reason}")
+    if result.size == 0:
+        return None
+    existing = Checkpoint.objects.filter(size=result.size).first()
+    if existing:
+        return existing
+    key, now = signing_key(), timezone.now()
+    body = checkpoint_body(size=result.size, head=result.head, ts=now)
+    return Checkpoint.objects.create(
+        size=result.size,
+        head=result.head,
+        ts=now,
+        body=canonical(body),
+        signature=sign_checkpoint(key, body),
+        key_fingerprint=fingerprint(key),
+    )
