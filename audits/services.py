@@ -31,6 +31,16 @@ def object_ref(instance) -> str:
     return f"{instance._meta.app_label}.{instance._meta.model_name}:{instance.pk}"
 
 
+_AFTER_APPEND = []
+
+
+def after_append(hook) -> None:
+    """Registers a function called with each new event inside its transaction (the webhook outbox).
+    Explicit rather than a signal: every event passes through audit_event_append, bulk or not."""
+    if hook not in _AFTER_APPEND:
+        _AFTER_APPEND.append(hook)
+
+
 def _lock_chain() -> None:
     # Serialise appends for the rest of the transaction. SQLite needs nothing here: its
     # connections open transactions with BEGIN IMMEDIATE (settings), one writer at a time.
@@ -54,7 +64,7 @@ def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: d
         seq, prev = _chain_head()
         now = timezone.now()
         sealed = seal(seq=seq, ts=now, actor=actor, action=action, object=object_ref, data=payload, prev=prev)
-        return AuditEvent.objects.create(
+        event = AuditEvent.objects.create(
             seq=seq,
             ts=now,
             actor=actor,
@@ -64,6 +74,9 @@ def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: d
             hash=sealed.hash,
             body=sealed.body,
         )
+        for hook in _AFTER_APPEND:
+            hook(event)
+        return event
 
 
 def personal_digest(salt: str, text: str) -> str:

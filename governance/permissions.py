@@ -29,3 +29,7 @@ CanReadEverything = require_roles(roles.COMPLIANCE_OFFICER, roles.AUDITOR)
 class ReadOnly(BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS
+
+
+HasAnyRole = require_roles(*roles.ALL_ROLES)
+CanPromote = require_roles(roles.CI, roles.DATA_SCIENTIST, roles.COMPLIANCE_OFFICER)

@@ -128,6 +128,22 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGE_ROOT = env_path("STORAGE_ROOT", VAR_DIR / "storage", base=BASE_DIR)
 ARTIFACT_ROOT = STORAGE_ROOT / "artifacts"
 REPORT_ROOT = STORAGE_ROOT / "reports"
+DATASET_ROOT = STORAGE_ROOT / "datasets"
+# Loading a pickle runs code: refused unless a deployment opts in, knowing the risk.
+ALLOW_PICKLE_ARTIFACTS = env_bool("ALLOW_PICKLE_ARTIFACTS", False)
+# The load-and-predict probe of an uploaded artifact runs in a child process with these limits.
+ARTIFACT_PROBE_TIMEOUT = env_int("ARTIFACT_PROBE_TIMEOUT", 60, minimum=1)
+ARTIFACT_PROBE_MEMORY_MB = env_int("ARTIFACT_PROBE_MEMORY_MB", 2048, minimum=128)
+ARTIFACT_PROBE_SAMPLE_ROWS = env_int("ARTIFACT_PROBE_SAMPLE_ROWS", 200, minimum=1)
+# Webhook deliveries: per-attempt timeout, attempts before giving up, first retry delay (doubling).
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
+# Tracking URIs (prefixes) that MLflow imports may read from; empty disables imports. Opening a
+# tracking URI reads files or calls servers, so callers may only name the stores listed here.
+MLFLOW_ALLOWED_TRACKING_URIS = env_list("MLFLOW_ALLOWED_TRACKING_URIS", [])
+# When set, promoting an MLflow-imported version to production sets this alias (and a tag) back in MLflow.
+MLFLOW_PRODUCTION_ALIAS = env_str("MLFLOW_PRODUCTION_ALIAS", "")
 MAX_ARTIFACT_BYTES = env_bytes("MAX_ARTIFACT_BYTES", 500 * 2**20)
 MAX_DATASET_BYTES = env_bytes("MAX_DATASET_BYTES", 1024 * 2**20)
 # Uploads above this size stream to a temporary file instead of memory.
@@ -162,6 +178,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RiskTierEnum": "registry.models.RiskTier"},
 }
 
 # Celery: unset broker means jobs run in-process, eagerly, with errors propagated.

@@ -15,6 +15,7 @@ api_v1 = [
     path("service-accounts/", apis.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
     path("service-accounts/<slug:name>/revoke/", apis.ServiceAccountRevokeApi.as_view(), name="service-account-revoke"),
     path("audit/", include("audits.urls")),
+    path("", include("registry.urls")),
 ]
 
 urlpatterns = [

@@ -46,6 +46,15 @@ def _flush_past_audit_triggers(original):
 PgOperations.execute_sql_flush = _flush_past_audit_triggers(PgOperations.execute_sql_flush)
 
 
+@pytest.fixture(autouse=True)
+def _storage(settings, tmp_path):
+    """Each test stores artifacts, datasets and reports in a folder of its own, never under var/."""
+    settings.STORAGE_ROOT = tmp_path / "storage"
+    settings.ARTIFACT_ROOT = tmp_path / "storage" / "artifacts"
+    settings.DATASET_ROOT = tmp_path / "storage" / "datasets"
+    settings.REPORT_ROOT = tmp_path / "storage" / "reports"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _audit_signing_key(tmp_path_factory):
     """Service mode refuses to invent a signing key; the suite brings its own."""

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from governance.models import ServiceAccount
+from registry.models import ApprovalRequest
 
 
 def test_demo_setup_creates_one_user_per_role_and_prints_passwords_once(capsys, db, client):
@@ -18,3 +19,6 @@ def test_demo_setup_creates_one_user_per_role_and_prints_passwords_once(capsys, 
     again = capsys.readouterr().out
     assert "password:" not in again
     assert get_user_model().objects.get(username="admin").is_superuser
+    request = ApprovalRequest.objects.get(version__model__name="demo-credit-scoring")
+    assert (request.status, request.target_stage) == ("pending", "production")
+    assert request.version.artifact_report["model_class"] == "sklearn.ensemble.RandomForestClassifier"

@@ -1,0 +1,516 @@
+"""The CI REST API of the registry and the approval workflow: one class per operation."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.permissions import CanPromote, CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
+from registry import approvals, services, stages
+from registry.idempotency import IdempotentPostMixin
+from registry.models import (
+    DATA_CLASSES,
+    FRAMEWORKS,
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Dataset,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+    RiskTier,
+)
+from registry.selectors import GATED_STAGES, approval_request_state, gate_check
+from registry.serializers import (
+    DatasetOutput,
+    JsonField,
+    ModelOutput,
+    ModelVersionOutput,
+    PolicyOutput,
+    VersionMetadataSerializer,
+)
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retry with the same key returns the first response and creates nothing.",
+)
+
+
+def _version(name: str, version: str) -> ModelVersion:
+    return get_object_or_404(
+        ModelVersion.objects.select_related("model", "artifact"), model__name=name, version=version
+    )
+
+
+class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
+    queryset = RegisteredModel.objects.all()
+    serializer_class = ModelOutput
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.SlugField(max_length=100)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        business_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+        risk_tier = serializers.ChoiceField(choices=RiskTier.values)
+        intended_use = serializers.CharField(required=False, allow_blank=True, default="")
+        out_of_scope_uses = serializers.CharField(required=False, allow_blank=True, default="")
+        frameworks = serializers.ListField(child=serializers.ChoiceField(choices=FRAMEWORKS), default=list)
+        data_classification = serializers.ListField(child=serializers.ChoiceField(choices=DATA_CLASSES), default=list)
+
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ModelOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Register a model",
+        examples=[
+            OpenApiExample(
+                "credit model",
+                request_only=True,
+                value={
+                    "name": "credit-scoring",
+                    "risk_tier": "high",
+                    "frameworks": ["GDPR"],
+                    "data_classification": ["personal_data"],
+                    "intended_use": "Consumer credit pre-screening",
+                },
+            )
+        ],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        model = services.model_register(
+            user=request.user, name=data.pop("name"), risk_tier=data.pop("risk_tier"), **data
+        )
+        return Response(ModelOutput(model).data, status=status.HTTP_201_CREATED)
+
+
+class ModelDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasAnyRole]
+    queryset = RegisteredModel.objects.all()
+    serializer_class = ModelOutput
+    lookup_field = "name"
+
+
+class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
+    serializer_class = ModelVersionOutput
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        artifact = serializers.FileField(help_text="skops, XGBoost/LightGBM native, ONNX, or a zipped MLflow model")
+        metadata = JsonField(
+            help_text="JSON: version, description, tags, metrics, lineage, known_limitations, "
+            "sample_dataset (a dataset id whose rows the artifact must predict)"
+        )
+
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ModelVersion.objects.none()
+        model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
+        return model.versions.select_related("model", "artifact")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: ModelVersionOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Register a model version with its artifact",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name):
+        model = get_object_or_404(RegisteredModel, name=name)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        metadata = VersionMetadataSerializer(data=payload.validated_data["metadata"])
+        if not metadata.is_valid():
+            raise serializers.ValidationError({"metadata": metadata.errors})
+        fields = dict(metadata.validated_data)
+        version, sample = fields.pop("version"), fields.pop("sample_dataset")
+        created, is_new = services.model_version_register(
+            user=request.user,
+            model=model,
+            version=version,
+            upload=payload.validated_data["artifact"],
+            metadata=fields,
+            sample_dataset=sample,
+        )
+        return Response(ModelVersionOutput(created).data, status=201 if is_new else 200)
+
+
+class ModelVersionImportApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanRegister]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.CharField(max_length=50)
+        tracking_uri = serializers.CharField(max_length=500)
+        source = serializers.CharField(
+            max_length=500, help_text="models:/<name>/<version>, models:/<name>@<alias> or runs:/<run_id>/<path>"
+        )
+        sample_dataset = serializers.PrimaryKeyRelatedField(
+            queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ModelVersionOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Register a version from an MLflow model, with its run's params, metrics and lineage",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name):
+        model = get_object_or_404(RegisteredModel, name=name)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created, is_new = services.model_version_import(user=request.user, model=model, **payload.validated_data)
+        return Response(ModelVersionOutput(created).data, status=201 if is_new else 200)
+
+
+class ModelVersionDetailApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(responses=ModelVersionOutput, summary="A model version")
+    def get(self, request, name, version):
+        return Response(ModelVersionOutput(_version(name, version)).data)
+
+
+class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
+    queryset = Dataset.objects.select_related("model")
+    serializer_class = DatasetOutput
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="CSV or Parquet")
+        name = serializers.CharField(max_length=200)
+        kind = serializers.ChoiceField(choices=Dataset.Kind.values)
+        model = serializers.SlugRelatedField(
+            slug_field="name", queryset=RegisteredModel.objects.all(), required=False, allow_null=True, default=None
+        )
+        schema = JsonField(help_text="features, target, positive_label, task, sensitive_features, prediction, score")
+
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: DatasetOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Register a dataset with its declared schema",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        dataset = services.dataset_register(
+            user=request.user,
+            name=data["name"],
+            kind=data["kind"],
+            upload=data["file"],
+            schema=data["schema"],
+            model=data["model"],
+        )
+        return Response(DatasetOutput(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasAnyRole]
+    queryset = Dataset.objects.select_related("model")
+    serializer_class = DatasetOutput
+
+
+class ApprovalRequestOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name")
+    version = serializers.CharField(source="version.version")
+    requested_by = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "model",
+            "version",
+            "target_stage",
+            "status",
+            "requested_by",
+            "artifact_sha256",
+            "policy",
+            "justification_digest",
+            "created_at",
+            "decided_at",
+            "expires_at",
+            "progress",
+        ]
+
+    def get_requested_by(self, obj) -> str:
+        return f"user:{obj.requested_by_id}"
+
+    def get_progress(self, obj) -> dict:
+        return approval_request_state(obj)
+
+
+class ApprovalRequestSubmitApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanRegister]
+
+    class InputSerializer(serializers.Serializer):
+        target_stage = serializers.ChoiceField(choices=GATED_STAGES)
+        justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: ApprovalRequestOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Ask for approval to move a version to a stage; evidence jobs are queued",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name, version):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created = approvals.approval_request_submit(
+            version=_version(name, version), user=request.user, **payload.validated_data
+        )
+        return Response(ApprovalRequestOutput(created).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ApprovalRequestListApi(generics.ListAPIView):
+    permission_classes = [HasAnyRole]
+    serializer_class = ApprovalRequestOutput
+    filterset_fields = ["status", "target_stage"]
+    queryset = ApprovalRequest.objects.select_related("version__model")
+
+
+class ApprovalRequestDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasAnyRole]
+    serializer_class = ApprovalRequestOutput
+    queryset = ApprovalRequest.objects.select_related("version__model")
+
+
+class ApprovalDecideApi(IdempotentPostMixin, APIView):
+    permission_classes = [IsComplianceOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        verdict = serializers.ChoiceField(choices=ApprovalDecision.Verdict.values)
+        comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+    class OutputSerializer(serializers.Serializer):
+        verdict = serializers.CharField()
+        artifact_sha256 = serializers.CharField()
+        evidence_digests = serializers.DictField()
+        request = ApprovalRequestOutput()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[IDEMPOTENCY],
+        summary="Approve or reject (compliance officers; never your own request)",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, pk):
+        target = get_object_or_404(ApprovalRequest, pk=pk)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        decision = approvals.approval_decide(request=target, user=request.user, **payload.validated_data)
+        target.refresh_from_db()
+        body = {
+            "verdict": decision.verdict,
+            "artifact_sha256": decision.artifact_sha256,
+            "evidence_digests": decision.evidence_digests,
+            "request": ApprovalRequestOutput(target).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApprovalWithdrawApi(IdempotentPostMixin, APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(
+        request=None,
+        responses=ApprovalRequestOutput,
+        parameters=[IDEMPOTENCY],
+        summary="Withdraw a request (its requester or a compliance officer)",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, pk):
+        target = approvals.approval_withdraw(request=get_object_or_404(ApprovalRequest, pk=pk), user=request.user)
+        return Response(ApprovalRequestOutput(target).data)
+
+
+class StageChangeApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanPromote]
+
+    class InputSerializer(serializers.Serializer):
+        stage = serializers.ChoiceField(choices=["none", "staging", "production", "archived"])
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=ModelVersionOutput,
+        parameters=[IDEMPOTENCY],
+        summary="Move a version to a stage (production needs an approved, unexpired request)",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name, version):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        moved = stages.model_version_stage_change(
+            version=_version(name, version), user=request.user, stage=payload.validated_data["stage"]
+        )
+        return Response(ModelVersionOutput(moved).data)
+
+
+class RollbackApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanPromote]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=5000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=ModelVersionOutput,
+        parameters=[IDEMPOTENCY],
+        summary="Put the previous production version back",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        restored = stages.model_rollback(
+            model=get_object_or_404(RegisteredModel, name=name),
+            user=request.user,
+            reason=payload.validated_data["reason"],
+        )
+        return Response(ModelVersionOutput(restored).data)
+
+
+class DeploymentReportApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanRegister]
+
+    class InputSerializer(serializers.Serializer):
+        environment = serializers.CharField(max_length=100)
+        strategy = serializers.ChoiceField(choices=Deployment.Strategy.values)
+        traffic_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+        rollback_threshold = serializers.DictField(
+            required=False, default=dict, help_text='e.g. {"metric": "error_rate", "above": 0.02}'
+        )
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Deployment
+            fields = ["id", "environment", "strategy", "traffic_percent", "rollback_threshold", "created_at"]
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[IDEMPOTENCY],
+        summary="Report a deployment of this version",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name, version):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        deployment = stages.deployment_report(
+            version=_version(name, version), user=request.user, **payload.validated_data
+        )
+        return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
+
+
+class GateApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    class QuerySerializer(serializers.Serializer):
+        stage = serializers.ChoiceField(choices=GATED_STAGES)
+        sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", error_messages={"invalid": "64 lowercase hex characters."})
+
+    class OutputSerializer(serializers.Serializer):
+        allowed = serializers.BooleanField()
+        reasons = serializers.ListField(child=serializers.CharField())
+        approval_request = serializers.IntegerField(allow_null=True)
+        expires_at = serializers.CharField(allow_null=True)
+        artifact_sha256 = serializers.CharField(allow_null=True)
+
+    @extend_schema(
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, 409: OutputSerializer},
+        summary="May this exact artifact go to this stage? Fails closed.",
+    )
+    def get(self, request, name, version):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        answer = gate_check(model_name=name, version=version, **query.validated_data)
+        body = self.OutputSerializer(answer).data
+        return Response(body, status=200 if answer.allowed else 409)
+
+
+class PolicyListApi(generics.ListAPIView):
+    permission_classes = [HasAnyRole]
+    queryset = ApprovalPolicy.objects.all()
+    serializer_class = PolicyOutput
+    pagination_class = None
+
+
+class PolicyUpdateApi(APIView):
+    permission_classes = [IsSuperuser]
+
+    class InputSerializer(serializers.Serializer):
+        approvals_required = serializers.IntegerField(min_value=1, required=False)
+        officer_approvals_required = serializers.IntegerField(min_value=0, required=False)
+        requires_explanation = serializers.BooleanField(required=False)
+        requires_bias_audit = serializers.BooleanField(required=False)
+        requires_model_cards = serializers.BooleanField(required=False)
+        requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
+        validity_days = serializers.IntegerField(min_value=1, required=False)
+
+    @extend_schema(request=InputSerializer, responses=PolicyOutput, summary="Change a risk tier's policy (audited)")
+    def patch(self, request, tier):
+        payload = self.InputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        policy = approvals.approval_policy_update(
+            policy=get_object_or_404(ApprovalPolicy, risk_tier=tier),
+            user=request.user,
+            changes=dict(payload.validated_data),
+        )
+        return Response(PolicyOutput(policy).data)
+
+
+JSON_ONLY = [JSONParser]
+for _api in (
+    ApprovalRequestSubmitApi,
+    ApprovalDecideApi,
+    ApprovalWithdrawApi,
+    StageChangeApi,
+    RollbackApi,
+    DeploymentReportApi,
+    PolicyUpdateApi,
+):
+    _api.parser_classes = JSON_ONLY

@@ -1,0 +1,308 @@
+"""The model registry and the approval workflow.
+
+Rows change only through registry/services.py, which guards each transition and records
+its audit event in the same transaction; the constraints below back the rules a database
+can express.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RiskTier(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Stage(models.TextChoices):
+    NONE = "none"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+FRAMEWORKS = ("GDPR", "CCPA", "HIPAA", "EU_AI_ACT")
+DATA_CLASSES = ("personal_data", "special_category", "phi")
+
+
+class RegisteredModel(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    business_owner = models.CharField(max_length=200, blank=True)
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices)
+    intended_use = models.TextField(blank=True)
+    out_of_scope_uses = models.TextField(blank=True)
+    frameworks = models.JSONField(default=list)
+    data_classification = models.JSONField(default=list)
+    rollback_target = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Artifact(models.Model):
+    """Bytes stored once under their SHA-256; immutable."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.format}:{self.sha256[:12]}"
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=50)
+    artifact = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    flavor = models.CharField(max_length=50, blank=True)
+    framework = models.CharField(max_length=50, blank=True)
+    framework_version = models.CharField(max_length=50, blank=True)
+    description = models.TextField(blank=True)
+    tags = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+    lineage = models.JSONField(default=dict)
+    known_limitations = models.TextField(blank=True)
+    artifact_report = models.JSONField(default=dict)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NONE)
+    review_required = models.BooleanField(default=False)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model__name", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="modelversion_unique_per_model"),
+            models.UniqueConstraint(
+                fields=["model"], condition=Q(stage="production"), name="modelversion_one_production_per_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.version}"
+
+
+class Dataset(models.Model):
+    class Kind(models.TextChoices):
+        EVALUATION = "evaluation"
+        REFERENCE = "reference"
+        PRODUCTION_SAMPLE = "production_sample"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    model = models.ForeignKey(RegisteredModel, null=True, blank=True, on_delete=models.PROTECT, related_name="datasets")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    format = models.CharField(max_length=10)
+    schema = models.JSONField()
+    profile = models.JSONField(default=dict)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class ApprovalPolicy(models.Model):
+    risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, unique=True)
+    approvals_required = models.PositiveSmallIntegerField()
+    officer_approvals_required = models.PositiveSmallIntegerField(default=0)
+    requires_explanation = models.BooleanField(default=True)
+    requires_bias_audit = models.BooleanField(default=True)
+    requires_model_cards = models.BooleanField(default=True)
+    requires_drift_check_for_reapproval = models.BooleanField(default=True)
+    validity_days = models.PositiveIntegerField(default=90)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["risk_tier"]
+        verbose_name_plural = "approval policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(approvals_required__gte=1), name="policy_needs_an_approval"),
+            models.CheckConstraint(
+                condition=Q(officer_approvals_required__lte=models.F("approvals_required")),
+                name="policy_officers_within_approvals",
+            ),
+            models.CheckConstraint(condition=Q(validity_days__gte=1), name="policy_validity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"policy for {self.risk_tier} risk"
+
+
+class ApprovalRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+        WITHDRAWN = "withdrawn"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="approval_requests")
+    target_stage = models.CharField(
+        max_length=20, choices=[(Stage.STAGING, "staging"), (Stage.PRODUCTION, "production")]
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    justification_digest = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    policy = models.JSONField()  # the policy as it stood when the request was made
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "target_stage"],
+                condition=Q(status="pending"),
+                name="approvalrequest_one_pending_per_stage",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(expires_at__isnull=False),
+                name="approvalrequest_approved_has_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"request #{self.pk} {self.version} -> {self.target_stage}"
+
+
+class ApprovalDecision(models.Model):
+    class Verdict(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    as_officer = models.BooleanField()
+    comment_digest = models.CharField(max_length=64, blank=True)  # the text lives in audits.PersonalRecord
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    evidence_digests = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "decided_by"], name="approvaldecision_one_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} by user:{self.decided_by_id} on request #{self.request_id}"
+
+
+class Deployment(models.Model):
+    class Strategy(models.TextChoices):
+        CANARY = "canary"
+        BLUE_GREEN = "blue_green"
+        SHADOW = "shadow"
+        ALL_AT_ONCE = "all_at_once"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="deployments")
+    environment = models.CharField(max_length=100)
+    strategy = models.CharField(max_length=20, choices=Strategy.choices)
+    traffic_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    rollback_threshold = models.JSONField(default=dict)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(traffic_percent__gte=0) & Q(traffic_percent__lte=100),
+                name="deployment_traffic_is_a_percentage",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} in {self.environment} ({self.strategy}, {self.traffic_percent}%)"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST with an Idempotency-Key, replayed for its retries."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of user:{self.user_id}"
+
+
+class WebhookSubscription(models.Model):
+    url = models.URLField(max_length=500)
+    # Exact actions ("approval.approved") or families ("approval.*"); "*" for every event.
+    event_types = models.JSONField()
+    secret = models.CharField(max_length=100)  # needed in clear to sign; shown once at creation
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscriber: written with the event (an outbox), sent by a worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
+    event_seq = models.BigIntegerField()
+    action = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "event_seq"], name="webhook_once_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.event_seq} -> {self.subscription_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"

@@ -1,0 +1,254 @@
+"""Writes to the registry: models, versions with their artifacts, datasets."""
+
+import math
+import re
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from audits.services import actor_for, audit_event_append, object_ref
+from governance.errors import DomainError
+from registry import storage
+from registry.artifacts import ArtifactRejected, validate_artifact
+from registry.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
+from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
+
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+@transaction.atomic
+def model_register(*, user, name: str, risk_tier: str, **fields) -> RegisteredModel:
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise DomainError(
+            "conflict", f"name: a model named {name!r} exists.", fields={"name": ["Already exists."]}, status_code=409
+        )
+    model = RegisteredModel.objects.create(name=name, risk_tier=risk_tier, owner=user, **fields)
+    audit_event_append(
+        actor=actor_for(user),
+        action="model.registered",
+        object_ref=object_ref(model),
+        data={
+            "name": name,
+            "risk_tier": risk_tier,
+            "frameworks": model.frameworks,
+            "data_classification": model.data_classification,
+        },
+    )
+    return model
+
+
+def _existing_version(model: RegisteredModel, version: str, sha256: str | None) -> ModelVersion | None:
+    existing = ModelVersion.objects.filter(model=model, version=version).select_related("artifact").first()
+    if existing is None:
+        return None
+    if (existing.artifact.sha256 if existing.artifact else None) != sha256:
+        raise DomainError(
+            "conflict",
+            f"version: {model.name} {version} is registered with other bytes; "
+            "a registered version never changes. Register a new version.",
+            fields={"version": ["Registered with a different artifact."]},
+            status_code=409,
+        )
+    return existing
+
+
+def _probe_sample(dataset: Dataset | None, workdir: Path) -> str | None:
+    if dataset is None:
+        return None
+    features = dataset.schema["features"]
+    frame = load_frame(dataset_path(dataset), dataset.format, columns=features)
+    sample = workdir / "sample.csv"
+    frame.head(settings.ARTIFACT_PROBE_SAMPLE_ROWS).to_csv(sample, index=False)
+    return str(sample)
+
+
+def _validated(temp: Path, sample_dataset: Dataset | None):
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            return validate_artifact(
+                temp,
+                max_bytes=settings.MAX_ARTIFACT_BYTES,
+                allow_pickle=settings.ALLOW_PICKLE_ARTIFACTS,
+                sample_csv=_probe_sample(sample_dataset, Path(workdir)),
+                feature_names=sample_dataset.schema["features"] if sample_dataset else None,
+                timeout_s=settings.ARTIFACT_PROBE_TIMEOUT,
+                memory_mb=settings.ARTIFACT_PROBE_MEMORY_MB,
+            )
+        except ArtifactRejected as exc:
+            raise DomainError(
+                exc.code,
+                f"artifact: {exc.message}",
+                fields={"artifact": [exc.message]},
+                status_code=413 if exc.code == "too_large" else 400,
+            ) from exc
+
+
+def model_version_register(
+    *, user, model: RegisteredModel, version: str, upload, metadata: dict, sample_dataset: Dataset | None = None
+) -> tuple[ModelVersion, bool]:
+    """Registers a version; returns (version, created). The same bytes again return the existing version."""
+    if not SEMVER.match(version):
+        raise DomainError(
+            "invalid", "version: use semantic versioning, e.g. 1.4.0.", fields={"version": ["Not a semantic version."]}
+        )
+    temp, sha256, size = storage.receive(
+        upload, root=settings.ARTIFACT_ROOT, max_bytes=settings.MAX_ARTIFACT_BYTES, field="artifact"
+    )
+    try:
+        existing = _existing_version(model, version, sha256)
+        if existing:
+            return existing, False
+        report = _validated(temp, sample_dataset)
+        storage.keep(temp, root=settings.ARTIFACT_ROOT, sha256=sha256)
+    finally:
+        temp.unlink(missing_ok=True)
+    return _create_version(
+        user=user, model=model, version=version, metadata=metadata, report=report, sha256=sha256, size=size
+    ), True
+
+
+@transaction.atomic
+def _create_version(*, user, model, version, metadata, report, sha256, size) -> ModelVersion:
+    artifact, _ = Artifact.objects.get_or_create(sha256=sha256, defaults={"size": size, "format": report.format})
+    fields = {
+        "flavor": report.format,
+        "framework": report.framework or "",
+        "framework_version": report.framework_version or "",
+        "artifact_report": report.to_dict(),
+        **metadata,
+    }
+    try:
+        with transaction.atomic():
+            created = ModelVersion.objects.create(
+                model=model, version=version, artifact=artifact, submitted_by=user, **fields
+            )
+    except IntegrityError as exc:  # a concurrent registration of the same version won
+        raise DomainError(
+            "conflict",
+            f"version: {model.name} {version} was just registered.",
+            fields={"version": ["Already exists."]},
+            status_code=409,
+        ) from exc
+    audit_event_append(
+        actor=actor_for(user),
+        action="model_version.registered",
+        object_ref=object_ref(created),
+        data={
+            "model": model.name,
+            "version": version,
+            "artifact_sha256": sha256,
+            "artifact_size": size,
+            "format": report.format,
+            "lineage": created.lineage,
+        },
+    )
+    return created
+
+
+def dataset_path(dataset: Dataset) -> Path:
+    return storage.blob_path(settings.DATASET_ROOT, dataset.sha256)
+
+
+def _checked_schema(declared: dict) -> DatasetSchema:
+    try:
+        return DatasetSchema.from_dict(declared)
+    except DatasetInvalid as exc:
+        raise DomainError("invalid", exc.message, fields=exc.problems) from exc
+
+
+def dataset_register(
+    *, user, name: str, kind: str, upload, schema: dict, model: RegisteredModel | None = None
+) -> Dataset:
+    declared = _checked_schema(schema)
+    temp, sha256, size = storage.receive(
+        upload, root=settings.DATASET_ROOT, max_bytes=settings.MAX_DATASET_BYTES, field="file"
+    )
+    try:
+        profile = inspect_dataset(temp, declared, max_bytes=settings.MAX_DATASET_BYTES)
+        storage.keep(temp, root=settings.DATASET_ROOT, sha256=sha256)
+    except DatasetInvalid as exc:
+        raise DomainError("invalid", exc.message, fields=exc.problems) from exc
+    finally:
+        temp.unlink(missing_ok=True)
+    return _create_dataset(user=user, name=name, kind=kind, model=model, schema=declared, profile=profile)
+
+
+@transaction.atomic
+def _create_dataset(*, user, name, kind, model, schema, profile) -> Dataset:
+    dataset = Dataset.objects.create(
+        name=name,
+        kind=kind,
+        model=model,
+        sha256=profile.sha256,
+        size=profile.size,
+        format=profile.format,
+        schema=schema.to_dict(),
+        profile=profile.to_dict(),
+        registered_by=user,
+    )
+    audit_event_append(
+        actor=actor_for(user),
+        action="dataset.registered",
+        object_ref=object_ref(dataset),
+        data={
+            "name": name,
+            "kind": kind,
+            "sha256": profile.sha256,
+            "size": profile.size,
+            "rows": profile.rows,
+            "model": model.name if model else None,
+            "schema": schema.to_dict(),
+        },
+    )
+    return dataset
+
+
+def _mlflow_allowed(tracking_uri: str) -> None:
+    if not any(tracking_uri.startswith(prefix) for prefix in settings.MLFLOW_ALLOWED_TRACKING_URIS):
+        raise DomainError(
+            "forbidden_source",
+            "tracking_uri: not among MLFLOW_ALLOWED_TRACKING_URIS on this service.",
+            fields={"tracking_uri": ["Not an allowed MLflow store."]},
+            status_code=403,
+        )
+
+
+def _mlflow_metadata(imported, tracking_uri: str, source: str) -> dict:
+    # MLflow accepts NaN and infinite metrics; JSON and the audit trail do not, so they are named, not kept.
+    finite = {k: v for k, v in imported.metrics.items() if math.isfinite(v)}
+    lineage = {**imported.lineage, "mlflow_tracking_uri": tracking_uri}
+    if len(finite) < len(imported.metrics):
+        lineage["non_finite_metrics"] = sorted(set(imported.metrics) - set(finite))
+    tags = {**imported.tags, **{f"param.{k}": v for k, v in imported.params.items()}}
+    return {"tags": tags, "metrics": finite, "lineage": lineage, "description": f"Imported from MLflow {source}"}
+
+
+def model_version_import(
+    *, user, model: RegisteredModel, version: str, tracking_uri: str, source: str, sample_dataset: Dataset | None = None
+) -> tuple[ModelVersion, bool]:
+    """A new version from an MLflow model, with its run's params, metrics, tags and lineage."""
+    from django.core.files import File
+
+    from registry.mlflow_bridge import MlflowImportError, import_model
+
+    _mlflow_allowed(tracking_uri)
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            imported = import_model(tracking_uri=tracking_uri, source=source, workdir=Path(workdir))
+        except MlflowImportError as exc:
+            status = 404 if exc.code == "not_found" else 400
+            raise DomainError(
+                f"mlflow_{exc.code}", f"source: {exc.message}", fields={"source": [exc.message]}, status_code=status
+            ) from exc
+        metadata = _mlflow_metadata(imported, tracking_uri, source)
+        with open(imported.zip_path, "rb") as handle:
+            return model_version_register(
+                user=user,
+                model=model,
+                version=version,
+                upload=File(handle),
+                metadata=metadata,
+                sample_dataset=sample_dataset,
+            )

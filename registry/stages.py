@@ -1,0 +1,151 @@
+"""Stage changes, rollback and deployment reports: production only with a valid approval."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
+from governance.errors import DomainError
+from registry.models import ApprovalRequest, Deployment, ModelVersion, RegisteredModel, Stage
+
+
+def valid_approval(version: ModelVersion, stage: str, *, now=None) -> ApprovalRequest | None:
+    now = now or timezone.now()
+    return (
+        ApprovalRequest.objects.filter(
+            version=version, target_stage=stage, status=ApprovalRequest.Status.APPROVED, expires_at__gt=now
+        )
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+def _require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
+    approval = valid_approval(version, stage)
+    if approval is None:
+        raise DomainError("not_approved", f"{version} has no approved, unexpired request for {stage}.", status_code=409)
+    if version.artifact and approval.artifact_sha256 != version.artifact.sha256:
+        raise DomainError("artifact_mismatch", "The approved artifact differs from the version's.", status_code=409)
+    return approval
+
+
+def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:
+    before = version.stage
+    version.stage = stage
+    version.save(update_fields=["stage"])
+    audit_event_append(
+        actor=actor,
+        action="model_version.stage_changed",
+        object_ref=object_ref(version),
+        data={
+            "model": version.model.name,
+            "version": version.version,
+            "from": before,
+            "to": stage,
+            "artifact_sha256": version.artifact.sha256 if version.artifact else None,
+            **extra,
+        },
+    )
+
+
+def _promote(model: RegisteredModel, version: ModelVersion, actor: str, approval_id: int) -> None:
+    current = model.versions.filter(stage=Stage.PRODUCTION).exclude(pk=version.pk).first()
+    if current:
+        # Kept as the rollback target: one call puts it back.
+        _move(current, Stage.ARCHIVED, actor, replaced_by=version.version)
+        model.rollback_target = current
+        model.save(update_fields=["rollback_target"])
+    _move(version, Stage.PRODUCTION, actor, approval_request=approval_id)
+    transaction.on_commit(lambda: _mark_in_mlflow(version.pk))
+
+
+def _mark_in_mlflow(version_pk: int) -> None:
+    from registry.tasks import mlflow_mark_production
+
+    mlflow_mark_production.delay(version_pk)
+
+
+@transaction.atomic
+def model_version_stage_change(*, version: ModelVersion, stage: str, user) -> ModelVersion:
+    model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=version.pk)
+    )
+    if stage not in Stage.values:
+        raise DomainError(
+            "invalid", f"stage: must be one of {', '.join(Stage.values)}.", fields={"stage": ["Unknown stage."]}
+        )
+    if stage == version.stage:
+        return version
+    if version.stage == Stage.ARCHIVED and stage != Stage.NONE:
+        raise DomainError(
+            "archived", f"{version} is archived; a rollback or a new version brings a model back.", status_code=409
+        )
+    actor = actor_for(user)
+    if stage == Stage.PRODUCTION:
+        _promote(model, version, actor, _require_approval(version, stage).pk)
+    elif stage == Stage.STAGING:
+        _move(version, stage, actor, approval_request=_require_approval(version, stage).pk)
+    else:
+        _move(version, stage, actor)
+    return version
+
+
+@transaction.atomic
+def model_rollback(*, model: RegisteredModel, user, reason: str) -> ModelVersion:
+    if not reason.strip():
+        raise DomainError("invalid", "reason: a rollback needs a reason.", fields={"reason": ["Required."]})
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    target = model.rollback_target
+    if target is None:
+        raise DomainError("no_rollback_target", f"{model.name} has no previous production version.", status_code=409)
+    target = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=target.pk)
+    approval = _require_approval(target, Stage.PRODUCTION)
+    current = model.versions.filter(stage=Stage.PRODUCTION).select_related("model", "artifact").first()
+    actor = actor_for(user)
+    # The reason is free text that may name people: it stays beside the chain, erasable.
+    reason_digest = personal_record_store(subject=actor, kind="rollback_reason", text=reason)
+    if current:
+        _move(current, Stage.ARCHIVED, actor, rolled_back=True)
+    _move(target, Stage.PRODUCTION, actor, approval_request=approval.pk, rollback=True)
+    model.rollback_target = current
+    model.save(update_fields=["rollback_target"])
+    audit_event_append(
+        actor=actor,
+        action="model.rolled_back",
+        object_ref=object_ref(model),
+        data={
+            "from": current.version if current else None,
+            "to": target.version,
+            "reason_sha256": reason_digest,
+        },
+    )
+    return target
+
+
+@transaction.atomic
+def deployment_report(
+    *, version: ModelVersion, user, environment: str, strategy: str, traffic_percent, rollback_threshold: dict
+) -> Deployment:
+    deployment = Deployment.objects.create(
+        version=version,
+        environment=environment,
+        strategy=strategy,
+        traffic_percent=traffic_percent,
+        rollback_threshold=rollback_threshold,
+        reported_by=user,
+    )
+    audit_event_append(
+        actor=actor_for(user),
+        action="deployment.reported",
+        object_ref=object_ref(deployment),
+        data={
+            "model": version.model.name,
+            "version": version.version,
+            "environment": environment,
+            "strategy": strategy,
+            "traffic_percent": str(deployment.traffic_percent),
+            "rollback_threshold": rollback_threshold,
+            "artifact_sha256": version.artifact.sha256 if version.artifact else None,
+        },
+    )
+    return deployment
