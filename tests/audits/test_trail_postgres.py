@@ -68,7 +68,7 @@ def _writer(index: int, barrier: threading.Barrier, errors: list) -> None:
         connections.close_all()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_writers_build_one_linear_chain():
     barrier, errors = threading.Barrier(WRITERS), []
     threads = [threading.Thread(target=_writer, args=(i, barrier, errors)) for i in range(WRITERS)]
