@@ -10,3 +10,4 @@ class AuditsConfig(AppConfig):
         from governance.celery import register_periodic
 
         register_periodic("audit-checkpoint", "audits.checkpoint_create", settings.AUDIT_CHECKPOINT_INTERVAL)
+        register_periodic("evidence-sweep", "audits.evidence_sweep", 60)

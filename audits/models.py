@@ -64,3 +64,50 @@ class PersonalRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.subject}"
+
+
+class EvidenceJob(models.Model):
+    """An explanation, bias audit or drift check of one model version on one dataset.
+
+    The row is the job's state: claimed with a conditional UPDATE so a redelivered task is
+    harmless, enqueued after commit and re-enqueued by a sweep if the broker missed it.
+    """
+
+    class Kind(models.TextChoices):
+        EXPLANATION = "explanation"
+        BIAS_AUDIT = "bias_audit"
+        DRIFT_CHECK = "drift_check"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="evidence_jobs")
+    dataset = models.ForeignKey("registry.Dataset", on_delete=models.PROTECT, related_name="+")
+    reference = models.ForeignKey("registry.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    dataset_sha256 = models.CharField(max_length=64)
+    result = models.JSONField(null=True, blank=True)
+    result_sha256 = models.CharField(max_length=64, blank=True)
+    verdict = models.CharField(max_length=20, blank=True)  # pass | fail | inconclusive | done
+    error = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=200)  # actor id
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "enqueued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

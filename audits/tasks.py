@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from audits.services import checkpoint_create
 
@@ -8,3 +9,25 @@ def create_checkpoint() -> int | None:
     """Periodic (beat): sign the trail's head. Running it twice signs one checkpoint."""
     checkpoint = checkpoint_create()
     return checkpoint.size if checkpoint else None
+
+
+@shared_task(
+    name="audits.run_evidence_job",
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def run_evidence_job(self, job_pk: int) -> str | None:
+    """Thin: the runner claims the row, so a duplicate or redelivered message does nothing."""
+    from audits.runner import run_job
+
+    return run_job(job_pk)
+
+
+@shared_task(name="audits.evidence_sweep")
+def evidence_sweep() -> dict:
+    from audits.jobs import evidence_sweep as sweep
+
+    return sweep()

@@ -51,6 +51,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None, environ=None
     return number
 
 
+def env_float(name: str, default: float, *, environ=None) -> float:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        _fail(name, "a number", value)
+    if number != number or number in (float("inf"), float("-inf")):
+        _fail(name, "a finite number", value)
+    return number
+
+
 def env_bytes(name: str, default: int, *, environ=None) -> int:
     """A size such as 512MB, 20KiB or a plain number of bytes."""
     value = _raw(name, environ)

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from governance.env import env_bool, env_bytes, env_choice, env_int, env_list, env_path, env_str
+from governance.env import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PRODUCT_NAME = "Verity"
@@ -129,6 +129,16 @@ STORAGE_ROOT = env_path("STORAGE_ROOT", VAR_DIR / "storage", base=BASE_DIR)
 ARTIFACT_ROOT = STORAGE_ROOT / "artifacts"
 REPORT_ROOT = STORAGE_ROOT / "reports"
 DATASET_ROOT = STORAGE_ROOT / "datasets"
+EVIDENCE_ROOT = STORAGE_ROOT / "evidence"
+# Evidence jobs: groups smaller than this are "insufficient data"; resamples for confidence intervals;
+# rows explained by SHAP and LIME; rows per progress step; the drift alert and minimum sample.
+BIAS_MIN_GROUP_SIZE = env_int("BIAS_MIN_GROUP_SIZE", 30, minimum=1)
+BIAS_BOOTSTRAP_RESAMPLES = env_int("BIAS_BOOTSTRAP_RESAMPLES", 1000, minimum=0)
+EXPLAIN_MAX_ROWS = env_int("EXPLAIN_MAX_ROWS", 10000, minimum=1)
+EXPLAIN_LIME_ROWS = env_int("EXPLAIN_LIME_ROWS", 20, minimum=0)
+EXPLAIN_CHUNK_ROWS = env_int("EXPLAIN_CHUNK_ROWS", 2000, minimum=1)
+DRIFT_PSI_ALERT = env_float("DRIFT_PSI_ALERT", 0.15)
+DRIFT_MIN_ROWS = env_int("DRIFT_MIN_ROWS", 1000, minimum=1)
 # Loading a pickle runs code: refused unless a deployment opts in, knowing the risk.
 ALLOW_PICKLE_ARTIFACTS = env_bool("ALLOW_PICKLE_ARTIFACTS", False)
 # The load-and-predict probe of an uploaded artifact runs in a child process with these limits.

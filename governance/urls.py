@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from audits import evidence_apis
 from governance import apis
 from governance.errors import json_error_view
 
@@ -15,6 +16,16 @@ api_v1 = [
     path("service-accounts/", apis.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
     path("service-accounts/<slug:name>/revoke/", apis.ServiceAccountRevokeApi.as_view(), name="service-account-revoke"),
     path("audit/", include("audits.urls")),
+    path("evidence/jobs/", evidence_apis.EvidenceJobListApi.as_view(), name="evidence-jobs"),
+    path("evidence/jobs/<int:pk>/", evidence_apis.EvidenceJobDetailApi.as_view(), name="evidence-job"),
+    path(
+        "evidence/jobs/<int:pk>/charts/<slug:chart>/", evidence_apis.EvidenceChartApi.as_view(), name="evidence-chart"
+    ),
+    path(
+        "models/<slug:name>/versions/<str:version>/evidence/",
+        evidence_apis.EvidenceJobRequestApi.as_view(),
+        name="evidence-request",
+    ),
     path("", include("registry.urls")),
 ]
 

@@ -43,12 +43,14 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
         policy=policy_snapshot(policy),
         artifact_sha256=version.artifact.sha256 if version.artifact else "",
     )
+    queued = _queue_evidence(version, request.policy, subject)
     evidence = [item.to_dict() for item in evidence_status(version, request.policy)]
     audit_event_append(
         actor=subject,
         action="approval.requested",
         object_ref=object_ref(request),
         data={
+            "evidence_jobs": queued,
             "model": version.model.name,
             "version": version.version,
             "target_stage": target_stage,
@@ -59,6 +61,23 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
         },
     )
     return request
+
+
+def _queue_evidence(version: ModelVersion, policy: dict, actor: str) -> list[int]:
+    """Queues the jobs the policy names that can run on the version's evaluation data."""
+    from audits.jobs import evidence_job_request
+
+    dataset = version.evaluation_dataset
+    if dataset is None:
+        return []
+    kinds = [
+        kind
+        for kind, rule in (("explanation", "requires_explanation"), ("bias_audit", "requires_bias_audit"))
+        if policy[rule] and (kind != "bias_audit" or dataset.schema.get("sensitive_features"))
+    ]
+    if version.artifact is None:
+        kinds = [kind for kind in kinds if kind == "bias_audit" and dataset.schema.get("prediction")]
+    return [evidence_job_request(kind=kind, version=version, dataset=dataset, actor=actor).pk for kind in kinds]
 
 
 def _check_decider(request: ApprovalRequest, user) -> None:
@@ -78,7 +97,7 @@ def _check_decider(request: ApprovalRequest, user) -> None:
 
 def _evidence_for_approval(request: ApprovalRequest) -> dict:
     items = evidence_status(request.version, request.policy)
-    missing = [f"{item.requirement}: {item.reason}" for item in items if item.status == "missing"]
+    missing = [f"{item.requirement}: {item.reason}" for item in items if item.status != "done"]
     if missing:
         raise _conflict(
             "evidence_missing", "Approval is blocked until the evidence the policy requires exists.", reasons=missing

@@ -74,6 +74,8 @@ class ModelVersion(models.Model):
     lineage = models.JSONField(default=dict)
     known_limitations = models.TextField(blank=True)
     artifact_report = models.JSONField(default=dict)
+    # The data its evidence (explanations, bias audits) is computed on; its rows were predicted at upload.
+    evaluation_dataset = models.ForeignKey("Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NONE)
     review_required = models.BooleanField(default=False)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -104,6 +104,7 @@ def model_version_register(
         storage.keep(temp, root=settings.ARTIFACT_ROOT, sha256=sha256)
     finally:
         temp.unlink(missing_ok=True)
+    metadata = {**metadata, "evaluation_dataset": sample_dataset}
     return _create_version(
         user=user, model=model, version=version, metadata=metadata, report=report, sha256=sha256, size=size
     ), True
@@ -142,6 +143,7 @@ def _create_version(*, user, model, version, metadata, report, sha256, size) -> 
             "artifact_size": size,
             "format": report.format,
             "lineage": created.lineage,
+            "evaluation_dataset_sha256": getattr(created.evaluation_dataset, "sha256", None),
         },
     )
     return created
@@ -167,16 +169,26 @@ def dataset_register(
     )
     try:
         profile = inspect_dataset(temp, declared, max_bytes=settings.MAX_DATASET_BYTES)
+        extra = _drift_reference(temp, profile, declared) if kind == Dataset.Kind.REFERENCE else {}
         storage.keep(temp, root=settings.DATASET_ROOT, sha256=sha256)
     except DatasetInvalid as exc:
         raise DomainError("invalid", exc.message, fields=exc.problems) from exc
     finally:
         temp.unlink(missing_ok=True)
-    return _create_dataset(user=user, name=name, kind=kind, model=model, schema=declared, profile=profile)
+    return _create_dataset(user=user, name=name, kind=kind, model=model, schema=declared, profile=profile, extra=extra)
 
 
 @transaction.atomic
-def _create_dataset(*, user, name, kind, model, schema, profile) -> Dataset:
+def _drift_reference(path: Path, profile, schema: DatasetSchema) -> dict:
+    """The reference bins are fixed when the reference dataset is registered, and kept by digest."""
+    from audits import evidence_store
+    from audits.runner import reference_profile_for
+
+    frame = load_frame(path, profile.format, columns=schema.features)
+    return {"drift_reference_sha256": evidence_store.put_json(reference_profile_for(frame, schema.features))}
+
+
+def _create_dataset(*, user, name, kind, model, schema, profile, extra) -> Dataset:
     dataset = Dataset.objects.create(
         name=name,
         kind=kind,
@@ -185,7 +197,7 @@ def _create_dataset(*, user, name, kind, model, schema, profile) -> Dataset:
         size=profile.size,
         format=profile.format,
         schema=schema.to_dict(),
-        profile=profile.to_dict(),
+        profile={**profile.to_dict(), **extra},
         registered_by=user,
     )
     audit_event_append(
@@ -198,6 +210,7 @@ def _create_dataset(*, user, name, kind, model, schema, profile) -> Dataset:
             "sha256": profile.sha256,
             "size": profile.size,
             "rows": profile.rows,
+            "drift_reference_sha256": extra.get("drift_reference_sha256"),
             "model": model.name if model else None,
             "schema": schema.to_dict(),
         },

@@ -22,6 +22,7 @@ from tests.factories import UserFactory
 from tests.services import reachable, require
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.registry_fixtures"]
 
 
 def _flush_past_audit_triggers(original):
@@ -53,6 +54,7 @@ def _storage(settings, tmp_path):
     settings.ARTIFACT_ROOT = tmp_path / "storage" / "artifacts"
     settings.DATASET_ROOT = tmp_path / "storage" / "datasets"
     settings.REPORT_ROOT = tmp_path / "storage" / "reports"
+    settings.EVIDENCE_ROOT = tmp_path / "storage" / "evidence"
 
 
 @pytest.fixture(scope="session", autouse=True)

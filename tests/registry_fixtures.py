@@ -1,4 +1,4 @@
-"""A small credit-scoring set-up: synthetic applicants, a skops model trained on them, API helpers."""
+"""Shared by registry and evidence tests: synthetic applicants, a skops model trained on them, API helpers."""
 
 import json
 

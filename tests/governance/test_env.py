@@ -5,7 +5,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from governance.env import env_bool, env_bytes, env_choice, env_int, env_list, env_path, env_str
+from governance.env import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_path, env_str
 from tests.conftest import ROOT
 
 
@@ -41,6 +41,14 @@ def test_sizes(raw, expected):
 def test_a_bad_size_is_refused():
     with pytest.raises(ImproperlyConfigured, match="Setting MAX: expected a size"):
         env_bytes("MAX", 0, environ={"MAX": "lots"})
+
+
+def test_floats_must_be_finite():
+    assert env_float("PSI", 0.15, environ={"PSI": "0.2"}) == 0.2
+    with pytest.raises(ImproperlyConfigured, match="expected a finite number, got 'nan'"):
+        env_float("PSI", 0.15, environ={"PSI": "nan"})
+    with pytest.raises(ImproperlyConfigured, match="expected a number, got 'high'"):
+        env_float("PSI", 0.15, environ={"PSI": "high"})
 
 
 def test_choices_name_the_allowed_values():

@@ -5,7 +5,7 @@ from django.db import connection, connections
 
 from registry.approvals import approval_decide
 from registry.models import ApprovalRequest
-from tests.registry.conftest import request_approval
+from tests.registry_fixtures import request_approval
 
 pytestmark = pytest.mark.postgres
 

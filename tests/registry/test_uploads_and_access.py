@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from registry.models import ModelVersion, RegisteredModel
-from tests.registry.conftest import SCHEMA, register_dataset, register_model, register_version
+from tests.registry_fixtures import SCHEMA, register_dataset, register_model, register_version
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audits.models import AuditEvent
 from audits.selectors import audit_trail_verify
 from registry.models import ApprovalRequest, ModelVersion, RegisteredModel
-from tests.registry.conftest import decide, register_model, register_version, request_approval
+from tests.registry_fixtures import decide, register_model, register_version, request_approval
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,206 @@
+"""Evidence jobs: requested with their audit event, run by workers, finished exactly once.
+
+A job's state is its row. It is enqueued after commit; if the broker was down then, the
+sweep (Celery beat) enqueues it later, so a request is never lost. Workers claim a job with a
+conditional UPDATE, so a redelivered message (acks_late) cannot run it twice.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audits.ledger.hashing import canonical, normalise, sha256_hex
+from audits.models import EvidenceJob
+from audits.services import audit_event_append, object_ref
+from governance.errors import DomainError
+
+log = logging.getLogger(__name__)
+Status = EvidenceJob.Status
+MAX_ATTEMPTS = 3
+
+
+def _check_inputs(kind: str, version, dataset, reference) -> None:
+    schema = dataset.schema
+    if kind == EvidenceJob.Kind.BIAS_AUDIT and not (schema.get("sensitive_features") and schema.get("target")):
+        raise DomainError(
+            "invalid",
+            "dataset: a bias audit needs a target and sensitive features.",
+            fields={"dataset": ["Declares no target or no sensitive features."]},
+        )
+    if kind == EvidenceJob.Kind.DRIFT_CHECK and reference is None:
+        raise DomainError(
+            "invalid",
+            "reference: a drift check needs a reference dataset.",
+            fields={"reference": ["Required for a drift check."]},
+        )
+    needs_model = kind == EvidenceJob.Kind.EXPLANATION or not schema.get("prediction")
+    if needs_model and version.artifact is None:
+        raise DomainError(
+            "invalid",
+            "version: it has no artifact and the dataset records no predictions.",
+            fields={"version": ["Nothing to predict with."]},
+        )
+
+
+def _same_job(kind, version, dataset, reference, params):
+    """A job for exactly these inputs that is queued, running or done: asking again reuses it."""
+    return (
+        EvidenceJob.objects.filter(
+            kind=kind,
+            version=version,
+            dataset=dataset,
+            reference=reference,
+            params=params,
+            artifact_sha256=version.artifact.sha256 if version.artifact else "",
+        )
+        .exclude(status=Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def evidence_job_request(*, kind: str, version, dataset, actor: str, reference=None, params=None) -> EvidenceJob:
+    params = params or {}
+    _check_inputs(kind, version, dataset, reference)
+    existing = _same_job(kind, version, dataset, reference, params)
+    if existing:
+        return existing
+    job = EvidenceJob.objects.create(
+        kind=kind,
+        version=version,
+        dataset=dataset,
+        reference=reference,
+        params=params,
+        requested_by=actor,
+        artifact_sha256=version.artifact.sha256 if version.artifact else "",
+        dataset_sha256=dataset.sha256,
+    )
+    audit_event_append(actor=actor, action="evidence.queued", object_ref=object_ref(job), data=_digests(job))
+    transaction.on_commit(lambda: enqueue(job.pk))
+    return job
+
+
+def _digests(job: EvidenceJob) -> dict:
+    return {
+        "kind": job.kind,
+        "model": job.version.model.name,
+        "version": job.version.version,
+        "artifact_sha256": job.artifact_sha256 or None,
+        "dataset_sha256": job.dataset_sha256,
+        "reference_sha256": job.reference.sha256 if job.reference else None,
+    }
+
+
+def enqueue(job_pk: int) -> bool:
+    from audits.tasks import run_evidence_job
+
+    try:
+        run_evidence_job.delay(job_pk)
+    except Exception:  # the broker is down: the row stays un-enqueued and the sweep retries
+        log.warning("evidence job %s could not be enqueued; the sweep will retry", job_pk, exc_info=True)
+        return False
+    EvidenceJob.objects.filter(pk=job_pk, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
+    return True
+
+
+def evidence_job_claim(job_pk: int) -> EvidenceJob | None:
+    claimed = EvidenceJob.objects.filter(pk=job_pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return (
+        EvidenceJob.objects.select_related("version__model", "version__artifact", "dataset", "reference").get(pk=job_pk)
+        if claimed
+        else None
+    )
+
+
+def evidence_job_progress(job: EvidenceJob, *, done: int, total: int) -> None:
+    EvidenceJob.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+
+
+@transaction.atomic
+def evidence_job_finish(job: EvidenceJob, *, result: dict, verdict: str) -> EvidenceJob:
+    result = normalise(result, "result")
+    digest = sha256_hex(canonical(result))
+    updated = EvidenceJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+        status=Status.SUCCEEDED,
+        result=result,
+        result_sha256=digest,
+        verdict=verdict,
+        finished_at=timezone.now(),
+        error="",
+    )
+    if updated:  # finished once, whatever happens to the message afterwards
+        audit_event_append(
+            actor="system",
+            action="evidence.completed",
+            object_ref=object_ref(job),
+            data={**_digests(job), "result_sha256": digest, "verdict": verdict},
+        )
+        if job.kind == EvidenceJob.Kind.DRIFT_CHECK and verdict == "drift":
+            _drift_alert(job, result, digest)
+    return EvidenceJob.objects.get(pk=job.pk)
+
+
+def _drift_alert(job: EvidenceJob, result: dict, digest: str) -> None:
+    """The alert is an audit event (so subscribed webhooks fire); a production version is marked for review."""
+    from registry.models import ModelVersion, Stage
+
+    version = job.version
+    review = version.stage == Stage.PRODUCTION
+    if review:
+        ModelVersion.objects.filter(pk=version.pk).update(review_required=True)
+    audit_event_append(
+        actor="system",
+        action="drift.alert",
+        object_ref=object_ref(version),
+        data={
+            "model": version.model.name,
+            "version": version.version,
+            "job": job.pk,
+            "result_sha256": digest,
+            "drifted_features": result.get("drifted_features", []),
+            "review_required": review,
+        },
+    )
+
+
+@transaction.atomic
+def evidence_job_fail(job: EvidenceJob, *, message: str) -> EvidenceJob:
+    updated = (
+        EvidenceJob.objects.filter(pk=job.pk)
+        .exclude(status__in=[Status.SUCCEEDED, Status.FAILED])
+        .update(status=Status.FAILED, error=message[:5000], finished_at=timezone.now())
+    )
+    if updated:
+        audit_event_append(
+            actor="system",
+            action="evidence.failed",
+            object_ref=object_ref(job),
+            data={**_digests(job), "error": message[:500]},
+        )
+    return EvidenceJob.objects.get(pk=job.pk)
+
+
+def evidence_sweep(*, now=None) -> dict:
+    """Beat: enqueue jobs the broker never got; requeue or fail jobs whose worker died."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    dead = list(
+        EvidenceJob.objects.filter(status=Status.RUNNING, claimed_at__lt=stale).select_related(
+            "version__model", "dataset", "reference"
+        )
+    )
+    for job in dead:
+        if job.attempts >= MAX_ATTEMPTS:
+            evidence_job_fail(job, message=f"the worker running this job died {job.attempts} times")
+        else:
+            EvidenceJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.QUEUED, enqueued_at=None)
+    lost = EvidenceJob.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale), status=Status.QUEUED)
+    sent = sum(enqueue(pk) for pk in lost.values_list("pk", flat=True))
+    return {"requeued_or_failed": len(dead), "enqueued": sent}

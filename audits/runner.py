@@ -1,0 +1,106 @@
+"""Runs one evidence job in a worker: loads the registered artifact and data (checking both
+digests), computes with the pure modules, and records the result or a clear failure."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import OperationalError
+
+from audits import evidence_store
+from audits.jobs import evidence_job_claim, evidence_job_fail, evidence_job_finish, evidence_job_progress
+from audits.models import EvidenceJob
+from registry.artifacts import ArtifactRejected, sha256_file
+from registry.datasets import binary_labels, load_frame
+from registry.models_io import FeatureMismatch, RecordedPredictions, load_predictor
+from registry.storage import blob_path
+
+log = logging.getLogger(__name__)
+
+
+class JobInputError(Exception):
+    """The inputs cannot give this evidence; the job fails with this message."""
+
+
+def dataset_frame(dataset, columns: list[str] | None = None) -> pd.DataFrame:
+    path = blob_path(settings.DATASET_ROOT, dataset.sha256)
+    if sha256_file(path) != dataset.sha256:
+        raise JobInputError(f"dataset {dataset.pk} does not match its registered SHA-256")
+    return load_frame(path, dataset.format, columns=columns)
+
+
+def predictor_for(job: EvidenceJob, frame: pd.DataFrame):
+    """The registered artifact, or the dataset's recorded predictions for a vendor model."""
+    prediction = job.dataset.schema.get("prediction")
+    if job.kind != EvidenceJob.Kind.EXPLANATION and prediction and prediction in frame:
+        return RecordedPredictions(frame[prediction])
+    artifact = job.version.artifact
+    path = blob_path(settings.ARTIFACT_ROOT, artifact.sha256)
+    return load_predictor(
+        path, artifact.format, expected_sha256=artifact.sha256, allow_pickle=settings.ALLOW_PICKLE_ARTIFACTS
+    )
+
+
+def positive_scores(predictor, X: pd.DataFrame, positive_label) -> np.ndarray | None:
+    proba = predictor.predict_proba(X)
+    if proba is None or predictor.classes is None:
+        return None
+    classes = [str(c) for c in predictor.classes]
+    return proba[:, classes.index(str(positive_label))] if str(positive_label) in classes else None
+
+
+def run_job(job_pk: int) -> str | None:
+    job = evidence_job_claim(job_pk)
+    if job is None:
+        return None  # someone else has it, or it is done: a duplicate message changes nothing
+    try:
+        result, verdict = COMPUTE[job.kind](job)
+    except OperationalError:
+        EvidenceJob.objects.filter(pk=job.pk, status="running").update(status="queued")
+        raise  # transient: the task retries with backoff
+    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError) as exc:
+        return evidence_job_fail(job, message=_message(exc)).status
+    except Exception as exc:  # any other failure ends the job visibly, never "running" forever
+        log.exception("evidence job %s failed", job.pk)
+        return evidence_job_fail(job, message=f"{type(exc).__name__}: {exc}").status
+    return evidence_job_finish(job, result=result, verdict=verdict).status
+
+
+def _message(exc: Exception) -> str:
+    return getattr(exc, "message", None) or str(exc)
+
+
+def _drift(job: EvidenceJob) -> tuple[dict, str]:
+    from audits.drift import drift_report
+
+    reference = job.reference.profile.get("drift_reference_sha256")
+    if not reference:
+        raise JobInputError(f"dataset {job.reference.pk} was not registered as a reference dataset")
+    profile = evidence_store.get_json(reference)
+    features = list(profile["features"])
+    missing = [name for name in features if name not in job.dataset.schema["features"]]
+    if missing:
+        raise JobInputError(f"the production sample lacks reference features: {', '.join(missing)}")
+    frame = dataset_frame(job.dataset, columns=features)
+    evidence_job_progress(job, done=0, total=len(frame))
+    report = drift_report(profile, frame, psi_alert=settings.DRIFT_PSI_ALERT, min_rows=settings.DRIFT_MIN_ROWS)
+    evidence_job_progress(job, done=len(frame), total=len(frame))
+    return report, report["verdict"]
+
+
+COMPUTE = {EvidenceJob.Kind.DRIFT_CHECK: _drift}
+
+
+def reference_profile_for(frame: pd.DataFrame, features: list[str]) -> dict:
+    """The drift reference fixed at registration: bins and category shares of the reference data."""
+    from audits.drift import reference_profile
+
+    numeric = [
+        c for c in features if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    categorical = [c for c in features if c not in numeric]
+    return reference_profile(frame[features], numeric=numeric, categorical=categorical)
+
+
+__all__ = ["run_job", "binary_labels", "positive_scores", "predictor_for", "dataset_frame"]
