@@ -89,7 +89,44 @@ def _drift(job: EvidenceJob) -> tuple[dict, str]:
     return report, report["verdict"]
 
 
-COMPUTE = {EvidenceJob.Kind.DRIFT_CHECK: _drift}
+def _as_positive(values, positive_label) -> np.ndarray:
+    return (pd.Series(values).astype(str).to_numpy() == str(positive_label)).astype(int)
+
+
+def _bias(job: EvidenceJob) -> tuple[dict, str]:
+    from audits.fairness import BiasAuditInputError, bias_audit, group_metric_chart_png
+
+    schema = job.dataset.schema
+    frame = dataset_frame(job.dataset)
+    evidence_job_progress(job, done=0, total=len(frame))
+    predictor = predictor_for(job, frame)
+    features = frame[schema["features"]]
+    binary = schema["task"] == "binary_classification"
+    predictions = predictor.predict(
+        features if isinstance(predictor, RecordedPredictions) else predictor.align(features)
+    )
+    try:
+        result = bias_audit(
+            y_true=binary_labels(frame[schema["target"]], schema["positive_label"])
+            if binary
+            else frame[schema["target"]].to_numpy(),
+            y_pred=_as_positive(predictions, schema["positive_label"]) if binary else predictions,
+            sensitive=frame[schema["sensitive_features"]],
+            task=schema["task"],
+            positive_label=1,
+            min_group_size=settings.BIAS_MIN_GROUP_SIZE,
+            n_bootstrap=settings.BIAS_BOOTSTRAP_RESAMPLES,
+        )
+    except BiasAuditInputError as exc:
+        raise JobInputError(str(exc)) from exc
+    evidence_job_progress(job, done=len(frame), total=len(frame))
+    body = result.to_dict()
+    metric = "selection_rate" if binary else "mean_prediction"
+    body["charts"] = {metric: evidence_store.put(group_metric_chart_png(result, metric=metric))}
+    return body, result.verdict.status
+
+
+COMPUTE = {EvidenceJob.Kind.DRIFT_CHECK: _drift, EvidenceJob.Kind.BIAS_AUDIT: _bias}
 
 
 def reference_profile_for(frame: pd.DataFrame, features: list[str]) -> dict:

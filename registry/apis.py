@@ -108,7 +108,11 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        artifact = serializers.FileField(help_text="skops, XGBoost/LightGBM native, ONNX, or a zipped MLflow model")
+        artifact = serializers.FileField(
+            required=False,
+            help_text="skops, XGBoost/LightGBM native, ONNX, or a zipped MLflow model; leave out "
+            "for a vendor model audited from the predictions recorded in sample_dataset",
+        )
         metadata = JsonField(
             help_text="JSON: version, description, tags, metrics, lineage, known_limitations, "
             "sample_dataset (a dataset id whose rows the artifact must predict)"
@@ -145,7 +149,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
             user=request.user,
             model=model,
             version=version,
-            upload=payload.validated_data["artifact"],
+            upload=payload.validated_data.get("artifact"),
             metadata=fields,
             sample_dataset=sample,
         )

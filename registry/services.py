@@ -93,6 +93,10 @@ def model_version_register(
         raise DomainError(
             "invalid", "version: use semantic versioning, e.g. 1.4.0.", fields={"version": ["Not a semantic version."]}
         )
+    if upload is None:
+        return _recorded_predictions_version(
+            user=user, model=model, version=version, metadata=metadata, dataset=sample_dataset
+        )
     temp, sha256, size = storage.receive(
         upload, root=settings.ARTIFACT_ROOT, max_bytes=settings.MAX_ARTIFACT_BYTES, field="artifact"
     )
@@ -110,9 +114,46 @@ def model_version_register(
     ), True
 
 
+def _recorded_predictions_version(*, user, model, version, metadata, dataset) -> tuple[ModelVersion, bool]:
+    """A vendor model known only by the predictions it made: audited from the dataset's prediction column."""
+    if dataset is None or not dataset.schema.get("prediction"):
+        raise DomainError(
+            "invalid",
+            "artifact: required, unless sample_dataset records the model's predictions.",
+            fields={"artifact": ["Upload the model, or name a dataset with a prediction column."]},
+        )
+    existing = _existing_version(model, version, None)
+    if existing:
+        return existing, False
+    report = RecordedReport(dataset.schema["prediction"])
+    return _create_version(
+        user=user,
+        model=model,
+        version=version,
+        report=report,
+        sha256=None,
+        size=None,
+        metadata={**metadata, "evaluation_dataset": dataset},
+    ), True
+
+
+class RecordedReport:
+    """What stands in for an artifact report when there is no artifact."""
+
+    format, framework, framework_version = "recorded_predictions", "", ""
+
+    def __init__(self, column: str):
+        self.column = column
+
+    def to_dict(self) -> dict:
+        return {"format": self.format, "prediction_column": self.column}
+
+
 @transaction.atomic
 def _create_version(*, user, model, version, metadata, report, sha256, size) -> ModelVersion:
-    artifact, _ = Artifact.objects.get_or_create(sha256=sha256, defaults={"size": size, "format": report.format})
+    artifact = None
+    if sha256:
+        artifact, _ = Artifact.objects.get_or_create(sha256=sha256, defaults={"size": size, "format": report.format})
     fields = {
         "flavor": report.format,
         "framework": report.framework or "",
