@@ -56,6 +56,7 @@ def run_job(job_pk: int) -> str | None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
     try:
         result, verdict = COMPUTE[job.kind](job)
+        return evidence_job_finish(job, result=result, verdict=verdict).status
     except OperationalError:
         EvidenceJob.objects.filter(pk=job.pk, status="running").update(status="queued")
         raise  # transient: the task retries with backoff
@@ -64,7 +65,6 @@ def run_job(job_pk: int) -> str | None:
     except Exception as exc:  # any other failure ends the job visibly, never "running" forever
         log.exception("evidence job %s failed", job.pk)
         return evidence_job_fail(job, message=f"{type(exc).__name__}: {exc}").status
-    return evidence_job_finish(job, result=result, verdict=verdict).status
 
 
 def _message(exc: Exception) -> str:
@@ -126,7 +126,57 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
     return body, result.verdict.status
 
 
-COMPUTE = {EvidenceJob.Kind.DRIFT_CHECK: _drift, EvidenceJob.Kind.BIAS_AUDIT: _bias}
+def _explanation(job: EvidenceJob) -> tuple[dict, str]:
+    from audits import explain
+
+    schema = job.dataset.schema
+    frame = dataset_frame(job.dataset, columns=schema["features"])
+    rows = frame.sample(min(len(frame), settings.EXPLAIN_MAX_ROWS), random_state=0) if len(frame) else frame
+    predictor = predictor_for(job, frame)
+    label = schema.get("positive_label") if schema["task"] == "binary_classification" else None
+    try:
+        choice = explain.choose_explainer(predictor, class_label=label, background=False)
+        background = explain.summarise_background(frame) if choice.needs_background else None
+        body = _explain_in_chunks(job, explain, predictor, rows, choice, background)
+        body["lime"] = _lime(explain, predictor, frame, rows, choice, label, background)
+    except (explain.ExplanationUnavailable, explain.ExplanationInputError) as exc:
+        raise JobInputError(str(exc)) from exc
+    return body, "done" if body["additivity"]["passed"] else "additivity_failed"
+
+
+def _explain_in_chunks(job, explain, predictor, rows, choice, background) -> dict:
+    chunks, step = [], settings.EXPLAIN_CHUNK_ROWS
+    for start in range(0, max(len(rows), 1), step):
+        chunks.append(explain.shap_chunk(predictor, rows.iloc[start : start + step], choice, background))
+        evidence_job_progress(job, done=min(start + step, len(rows)), total=len(rows))
+    body = {"choice": choice.to_dict(), **explain.merge_shap(chunks, chunks[0].feature_names)}
+    values = np.concatenate([chunk.values for chunk in chunks])
+    body["charts"] = {
+        "importance": evidence_store.put(explain.importance_bar_png(body["importance"])),
+        "beeswarm": evidence_store.put(explain.beeswarm_png(values, rows, chunks[0].feature_names)),
+    }
+    return body
+
+
+def _lime(explain, predictor, frame, rows, choice, label, background) -> dict | None:
+    """LIME on a few rows beside SHAP on the same rows: their disagreement is itself evidence."""
+    picked = rows.head(settings.EXPLAIN_LIME_ROWS)
+    if picked.empty:
+        return None
+    try:
+        lime = explain.lime_rows(predictor, frame.head(2000), picked, seed=0, class_label=label)
+    except explain.ExplanationUnavailable as exc:
+        return {"unavailable": str(exc)}
+    chunk = explain.shap_chunk(predictor, picked, choice, background)
+    shap_values = pd.DataFrame(chunk.values, index=chunk.index, columns=chunk.feature_names)
+    return {"rows": lime, "agreement": explain.lime_shap_agreement(lime, shap_values)}
+
+
+COMPUTE = {
+    EvidenceJob.Kind.DRIFT_CHECK: _drift,
+    EvidenceJob.Kind.BIAS_AUDIT: _bias,
+    EvidenceJob.Kind.EXPLANATION: _explanation,
+}
 
 
 def reference_profile_for(frame: pd.DataFrame, features: list[str]) -> dict:

@@ -14,6 +14,7 @@ def create_checkpoint() -> int | None:
 @shared_task(
     name="audits.run_evidence_job",
     bind=True,
+    ignore_result=True,  # the job's state and result live in its row
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     retry_backoff_max=300,
@@ -26,7 +27,7 @@ def run_evidence_job(self, job_pk: int) -> str | None:
     return run_job(job_pk)
 
 
-@shared_task(name="audits.evidence_sweep")
+@shared_task(name="audits.evidence_sweep", ignore_result=True)
 def evidence_sweep() -> dict:
     from audits.jobs import evidence_sweep as sweep
 

@@ -53,14 +53,14 @@ def mlflow_mark_production(self, version_pk: int) -> bool:
     return True
 
 
-@shared_task(name="registry.deliver_webhook", bind=True, acks_late=True)
+@shared_task(name="registry.deliver_webhook", bind=True, ignore_result=True)
 def deliver_webhook(self, delivery_pk: int) -> str | None:
     from registry.webhooks import deliver
 
     return deliver(delivery_pk)
 
 
-@shared_task(name="registry.webhooks_dispatch_due")
+@shared_task(name="registry.webhooks_dispatch_due", ignore_result=True)
 def webhooks_dispatch_due() -> int:
     from registry.webhooks import dispatch_due
 

@@ -1,5 +1,6 @@
 """Personas and real-service fixtures shared by the whole suite."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db.backends.postgresql.operations import DatabaseOperations as PgOperations
 from django.test import override_settings
+from kombu import Connection
 from rest_framework.test import APIClient
 
 from audits.ledger.signing import generate_private_key_pem
@@ -132,13 +134,61 @@ def _jobs_in_process_unless_worker(request):
     celery_app.conf.task_always_eager = previous
 
 
-def _wait_for_worker(nodename: str, process: subprocess.Popen, deadline: float) -> None:
+def _wait_for_worker(nodename: str, process: subprocess.Popen, broker: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"celery worker exited with {process.returncode}")
-        if celery_app.control.ping(destination=[nodename], timeout=0.5):
-            return
+        with Connection(broker) as conn:  # a fresh connection: the app's own may point elsewhere
+            if celery_app.control.ping(destination=[nodename], timeout=0.5, connection=conn):
+                return
     raise RuntimeError("celery worker did not answer within 60 s")
+
+
+@contextlib.contextmanager
+def running_worker(*, broker: str | None = None, extra_env: dict | None = None, concurrency: int = 2):
+    """A real Celery worker process on its own queue, using the test database; stopped on exit."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    nodename = f"{queue}@localhost"
+    env = {
+        **os.environ,
+        "CELERY_QUEUE": queue,
+        "DATABASE_URL": _test_database_url(),
+        "STORAGE_ROOT": str(settings.STORAGE_ROOT),
+        **(extra_env or {}),
+    }
+    if broker:
+        env["CELERY_BROKER_URL"] = env["CELERY_RESULT_BACKEND"] = broker
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "governance",
+        "worker",
+        "-Q",
+        queue,
+        "-n",
+        nodename,
+        "-c",
+        str(concurrency),
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "WARNING",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        _wait_for_worker(nodename, process, broker or settings.CELERY_BROKER_URL, time.monotonic() + 60)
+        yield {"queue": queue, "nodename": nodename, "process": process}
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -146,40 +196,8 @@ def celery_worker(django_db_setup, django_db_blocker):
     """A real Celery worker process on the configured broker and the test database."""
     broker = settings.CELERY_BROKER_URL
     require(bool(broker) and reachable(broker, 6379), f"no Celery broker reachable at {broker!r}")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    nodename = f"{queue}@localhost"
-    env = {**os.environ, "CELERY_QUEUE": queue, "DATABASE_URL": _test_database_url()}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "governance",
-            "worker",
-            "-Q",
-            queue,
-            "-n",
-            nodename,
-            "-c",
-            "2",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    try:
-        _wait_for_worker(nodename, process, time.monotonic() + 60)
-        yield {"queue": queue, "nodename": nodename, "process": process}
-    finally:
-        celery_app.conf.task_default_queue = previous_queue
-        process.terminate()
-        process.wait(timeout=30)
+    with running_worker() as worker:
+        yield worker
 
 
 def _test_database_url() -> str:
