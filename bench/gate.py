@@ -1,0 +1,185 @@
+"""Gate throughput and latency: wrk (a second process) against gunicorn on PostgreSQL.
+
+    DATABASE_URL unused: the benchmark makes its own database `bench_gate` on 127.0.0.1 and drops it.
+    .venv/bin/python -m bench.gate [--duration 20] [--connections 32] [--workers 4]
+
+Baseline in the same run: GET /api/v1/me/, a trivial endpoint behind the same token authentication.
+Goal (issue): the gate at >= 500 requests/s with p99 <= 50 ms on a 2-core machine. Prints figures, asserts nothing.
+"""
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = "bench_gate"
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def _env(key_file: Path) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "AUDIT_SIGNING_KEY_FILE": str(key_file),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "governance.settings",
+        "CELERY_BROKER_URL": "",
+    }
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql], check=True)
+
+
+def _prepare(env: dict) -> tuple[str, str]:
+    """Migrates a fresh database and makes one approved version; returns (token, sha256)."""
+    _psql(f"DROP DATABASE IF EXISTS {DB}")
+    _psql(f"CREATE DATABASE {DB}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    code = "from bench.gate import _seed; print(_seed())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    token, sha = out.stdout.split()[-2:]
+    return token, sha
+
+
+def _seed() -> str:
+    """Runs inside Django: the rows a gate query reads (registration itself is not what is measured)."""
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from governance.services import service_account_create
+    from registry.models import ApprovalRequest, Artifact, ModelVersion, RegisteredModel
+
+    account, token = service_account_create(name="bench-ci")
+    user = account.user
+    model = RegisteredModel.objects.create(name="credit-scoring", risk_tier="high", owner=user)
+    sha = secrets.token_hex(32)
+    artifact = Artifact.objects.create(sha256=sha, size=1, format="skops")
+    version = ModelVersion.objects.create(model=model, version="1.0.0", artifact=artifact, submitted_by=user)
+    ApprovalRequest.objects.create(
+        version=version,
+        target_stage="production",
+        requested_by=user,
+        policy={},
+        status="approved",
+        artifact_sha256=sha,
+        decided_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+    return f"{token} {sha}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(env: dict, port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "governance.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def _wrk(url: str, token: str, args) -> dict:
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    latency = {p: float(v) * unit[u] for p, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    if len(latency) != 3:
+        raise RuntimeError(f"could not read wrk's output:\n{out}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency["50"],
+        "p90": latency["90"],
+        "p99": latency["99"],
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (Debian: apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _env(Path(tmp) / "key.pem")
+        token, sha = _prepare(env)
+        port = _free_port()
+        server = _serve(env, port, args.workers)
+        try:
+            base = f"http://127.0.0.1:{port}/api/v1"
+            gate = f"{base}/models/credit-scoring/versions/1.0.0/gate/?stage=production&sha256={sha}"
+            rows = [("trivial GET /me/", _wrk(f"{base}/me/", token, args)), ("gate", _wrk(gate, token, args))]
+        finally:
+            server.terminate()
+            server.wait()
+            _psql(f"DROP DATABASE IF EXISTS {DB}")
+    _report(rows, args)
+
+
+def _report(rows, args) -> None:
+    print(
+        f"gunicorn workers={args.workers}, wrk connections={args.connections}, {args.duration}s each, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"{'endpoint':<18} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, r in rows:
+        print(f"{name:<18} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p90']:>8.1f} {r['p99']:>8.1f} {r['errors']:>8}")
+    gate, trivial = rows[1][1], rows[0][1]
+    print(f"gate / trivial throughput: {gate['rps'] / trivial['rps']:.2f}")
+    print(
+        f"goal >= 500 req/s: {'met' if gate['rps'] >= 500 else 'NOT met'}; "
+        f"goal p99 <= 50 ms: {'met' if gate['p99'] <= 50 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
