@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -28,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
+from registry.artifacts import sha256_file  # one streamed hash for every stored file
 
 __all__ = [
     "DatasetFormat",
@@ -244,14 +245,6 @@ def _valid_label(label: Any) -> bool:
 
 
 # --- format and hashing -------------------------------------------------------------------------
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def detect_dataset_format(path: str | Path) -> DatasetFormat:
