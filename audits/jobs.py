@@ -63,10 +63,26 @@ def _same_job(kind, version, dataset, reference, params):
     )
 
 
+def policy_thresholds(version) -> dict:
+    """The bias thresholds of the version's risk-tier policy, fixed into the job when it is requested,
+    so the verdict is judged against the policy that stood then and a policy change asks for a new audit."""
+    from registry.models import ApprovalPolicy
+
+    policy = ApprovalPolicy.objects.filter(risk_tier=version.model.risk_tier).first()
+    if policy is None:
+        return {}
+    return {
+        "min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,
+        "max_equalized_odds_difference": policy.bias_max_equalized_odds_difference,
+    }
+
+
 @transaction.atomic
 def evidence_job_request(*, kind: str, version, dataset, actor: str, reference=None, params=None) -> EvidenceJob:
-    params = params or {}
+    params = dict(params or {})
     _check_inputs(kind, version, dataset, reference)
+    if kind == EvidenceJob.Kind.BIAS_AUDIT and "thresholds" not in params:
+        params["thresholds"] = policy_thresholds(version)
     existing = _same_job(kind, version, dataset, reference, params)
     if existing:
         return existing

@@ -116,6 +116,7 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
             positive_label=1,
             min_group_size=settings.BIAS_MIN_GROUP_SIZE,
             n_bootstrap=settings.BIAS_BOOTSTRAP_RESAMPLES,
+            thresholds=job_thresholds(job.params, tier=job.version.model.risk_tier),
         )
     except BiasAuditInputError as exc:
         raise JobInputError(str(exc)) from exc
@@ -124,6 +125,28 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
     metric = "selection_rate" if binary else "mean_prediction"
     body["charts"] = {metric: evidence_store.put(group_metric_chart_png(result, metric=metric))}
     return body, result.verdict.status
+
+
+def job_thresholds(params: dict, *, tier: str):
+    """The policy's thresholds recorded in the job. A value equal to the default keeps the default's
+    source (the four-fifths rule for the ratio); any other is quoted as the risk tier's policy."""
+    from audits.fairness import DEFAULT_THRESHOLDS as DEFAULT
+    from audits.fairness import Thresholds
+
+    given = params.get("thresholds") or {}
+    ratio = float(given.get("min_selection_rate_ratio", DEFAULT.min_selection_rate_ratio))
+    odds = float(given.get("max_equalized_odds_difference", DEFAULT.max_equalized_odds_difference))
+    policy = f"approval policy for {tier} risk"
+    return Thresholds(
+        min_selection_rate_ratio=ratio,
+        max_equalized_odds_difference=odds,
+        min_selection_rate_ratio_source=DEFAULT.min_selection_rate_ratio_source
+        if ratio == DEFAULT.min_selection_rate_ratio
+        else policy,
+        max_equalized_odds_difference_source=DEFAULT.max_equalized_odds_difference_source
+        if odds == DEFAULT.max_equalized_odds_difference
+        else policy,
+    )
 
 
 def _explanation(job: EvidenceJob) -> tuple[dict, str]:

@@ -1,12 +1,21 @@
 """The compliance officer's view: evidence and requests, decided through the same services as the API."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
 from audits.admin import ReadOnlyAdmin
 from governance.errors import DomainError
-from registry import approvals
-from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Dataset, Deployment, ModelVersion
+from registry import approvals, waivers
+from registry.models import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Dataset,
+    Deployment,
+    EvidenceWaiver,
+    ModelVersion,
+)
 from registry.models import RegisteredModel as Model
 from registry.selectors import approval_request_state
 
@@ -118,3 +127,62 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
             approvals.approval_policy_update(policy=obj, user=request.user, changes=changes)
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
+
+
+class WaiverForm(forms.ModelForm):
+    justification = forms.CharField(widget=forms.Textarea, min_length=waivers.MIN_JUSTIFICATION)
+
+    class Meta:
+        model = EvidenceWaiver
+        fields = ["version", "requirement", "expires_at"]
+
+
+@admin.register(EvidenceWaiver)
+class EvidenceWaiverAdmin(ReadOnlyAdmin):
+    """Officers grant a waiver with a written justification and revoke it; both go through the service."""
+
+    list_display = ["id", "version", "requirement", "granted_by", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["requirement"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser or request.user.groups.filter(name="compliance_officer").exists()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = WaiverForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["version", "requirement", "justification", "expires_at"]
+            if obj is None
+            else super().get_fields(request, obj)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            waiver = waivers.evidence_waiver_grant(
+                version=data["version"],
+                requirement=data["requirement"],
+                justification=data["justification"],
+                user=request.user,
+                expires_at=data.get("expires_at"),
+            )
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = waiver.pk
+
+    @admin.action(description="Revoke the selected waivers")
+    def revoke(self, request, queryset):
+        for waiver in queryset:
+            try:
+                waivers.evidence_waiver_revoke(waiver=waiver, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"#{waiver.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{waiver.pk}: revoked.", messages.SUCCESS)

@@ -494,6 +494,9 @@ class PolicyUpdateApi(APIView):
         requires_model_cards = serializers.BooleanField(required=False)
         requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
         validity_days = serializers.IntegerField(min_value=1, required=False)
+        evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
+        bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)
+        bias_max_equalized_odds_difference = serializers.FloatField(min_value=0, max_value=1, required=False)
 
     @extend_schema(request=InputSerializer, responses=PolicyOutput, summary="Change a risk tier's policy (audited)")
     def patch(self, request, tier):

@@ -97,7 +97,7 @@ def _check_decider(request: ApprovalRequest, user) -> None:
 
 def _evidence_for_approval(request: ApprovalRequest) -> dict:
     items = evidence_status(request.version, request.policy)
-    missing = [f"{item.requirement}: {item.reason}" for item in items if item.status != "done"]
+    missing = [f"{item.requirement}: {item.reason}" for item in items if not item.satisfied]
     if missing:
         raise _conflict(
             "evidence_missing", "Approval is blocked until the evidence the policy requires exists.", reasons=missing
@@ -214,7 +214,25 @@ POLICY_FIELDS = (
     "requires_model_cards",
     "requires_drift_check_for_reapproval",
     "validity_days",
+    "evidence_max_age_days",
+    "bias_min_selection_rate_ratio",
+    "bias_max_equalized_odds_difference",
 )
+
+
+def _check_policy_ranges(policy: ApprovalPolicy) -> None:
+    ranges = (
+        ("bias_min_selection_rate_ratio", 0 < policy.bias_min_selection_rate_ratio <= 1, "Must be in (0, 1]."),
+        (
+            "bias_max_equalized_odds_difference",
+            0 <= policy.bias_max_equalized_odds_difference <= 1,
+            "Must be in [0, 1].",
+        ),
+        ("evidence_max_age_days", policy.evidence_max_age_days >= 1, "Must be at least 1."),
+    )
+    for name, ok, problem in ranges:
+        if not ok:
+            raise DomainError("invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields={name: [problem]})
 
 
 @transaction.atomic
@@ -233,6 +251,7 @@ def approval_policy_update(*, policy: ApprovalPolicy, user, changes: dict) -> Ap
             "officer_approvals_required: cannot exceed approvals_required.",
             fields={"officer_approvals_required": ["Exceeds approvals_required."]},
         )
+    _check_policy_ranges(policy)
     policy.save()
     audit_event_append(
         actor=actor_for(user),

@@ -1,21 +1,31 @@
 """What evidence an approval needs, and what exists for the version.
 
 Explanations, bias audits and drift checks come from evidence jobs (audits.EvidenceJob) on
-the version's artifact. Model cards arrive with the reports; until then they report
-"missing". Nothing is counted as done that was not computed.
+the version's artifact, no older than the policy allows; a bias audit counts only when judged
+against the policy's thresholds, and an unmet one can be waived in writing by an officer.
+Nothing is counted as done that was not computed.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
 
 from registry.models import ApprovalPolicy, ModelVersion, Stage
+
+SATISFIED = ("done", "waived")
 
 
 @dataclass
 class EvidenceItem:
     requirement: str
-    status: str  # done | missing | running | failed
+    status: str  # done | waived | missing | running | failed | stale
     reason: str = ""
     digests: dict = field(default_factory=dict)
+
+    @property
+    def satisfied(self) -> bool:
+        return self.status in SATISFIED
 
     def to_dict(self) -> dict:
         return {"requirement": self.requirement, "status": self.status, "reason": self.reason, "digests": self.digests}
@@ -35,20 +45,33 @@ def required_evidence(version: ModelVersion, policy: ApprovalPolicy | dict) -> l
     return needed
 
 
-def _latest_job(version: ModelVersion, kind: str):
+def policy_thresholds(rules: dict) -> dict | None:
+    """The bias thresholds a policy snapshot names; None for snapshots taken before policies had them."""
+    if "bias_min_selection_rate_ratio" not in rules:
+        return None
+    return {
+        "min_selection_rate_ratio": rules["bias_min_selection_rate_ratio"],
+        "max_equalized_odds_difference": rules["bias_max_equalized_odds_difference"],
+    }
+
+
+def _latest_job(version: ModelVersion, kind: str, thresholds: dict | None = None):
+    """The newest job of this kind on the version's current artifact; for a bias audit, the newest
+    judged against the policy's thresholds (an audit judged against other limits answers another question)."""
     from audits.models import EvidenceJob
 
     artifact = version.artifact.sha256 if version.artifact else ""
-    return (
-        EvidenceJob.objects.filter(version=version, kind=kind, artifact_sha256=artifact).order_by("-created_at").first()
-    )
+    jobs = EvidenceJob.objects.filter(version=version, kind=kind, artifact_sha256=artifact).order_by("-created_at")
+    if thresholds is None:
+        return jobs.first()
+    return next((job for job in jobs.iterator() if job.params.get("thresholds") == thresholds), None)
 
 
-def _job_item(version: ModelVersion, kind: str, passing: tuple[str, ...]) -> EvidenceItem:
-    job = _latest_job(version, kind)
+def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) -> EvidenceItem:
+    job = _latest_job(version, kind, policy_thresholds(rules) if kind == "bias_audit" else None)
     label = kind.replace("_", " ")
     if job is None:
-        return EvidenceItem(kind, "missing", f"no {label} has been produced for this version")
+        return EvidenceItem(kind, "missing", f"no {label} has been produced for this version under this policy")
     if job.status in ("queued", "running"):
         return EvidenceItem(kind, "running", f"the {label} (job {job.pk}) is {job.status}")
     if job.status == "failed":
@@ -59,23 +82,72 @@ def _job_item(version: ModelVersion, kind: str, passing: tuple[str, ...]) -> Evi
         "dataset_sha256": job.dataset_sha256,
         "artifact_sha256": job.artifact_sha256 or None,
     }
+    max_age = rules.get("evidence_max_age_days")
+    if max_age and job.finished_at < now - timedelta(days=max_age):
+        finished = job.finished_at.date().isoformat()
+        reason = f"the {label} (job {job.pk}) finished on {finished}, older than the policy's {max_age} days"
+        return EvidenceItem(kind, "stale", reason, digests)
     if job.verdict not in passing:
         return EvidenceItem(kind, "failed", f"the {label} (job {job.pk}) verdict is {job.verdict}", digests)
     return EvidenceItem(kind, "done", "", digests)
 
 
-def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict) -> list[EvidenceItem]:
+def active_waiver(version: ModelVersion, requirement: str, *, now=None):
+    from registry.models import EvidenceWaiver
+
+    artifact = version.artifact.sha256 if version.artifact else ""
+    return (
+        EvidenceWaiver.objects.filter(
+            version=version,
+            requirement=requirement,
+            artifact_sha256=artifact,
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _waived(item: EvidenceItem, version: ModelVersion, now) -> EvidenceItem:
+    """An unmet requirement that an officer waived in writing counts as met; the item says so and why."""
+    if item.satisfied:
+        return item
+    waiver = active_waiver(version, item.requirement, now=now)
+    if waiver is None:
+        return item
+    reason = (
+        f"waived by user:{waiver.granted_by_id} until {waiver.expires_at.date().isoformat()} "
+        f"(waiver {waiver.pk}; without it: {item.status}{', ' + item.reason if item.reason else ''})"
+    )
+    digests = {**item.digests, "waiver": waiver.pk, "justification_sha256": waiver.justification_digest}
+    return EvidenceItem(item.requirement, "waived", reason, digests)
+
+
+JOB_REQUIREMENTS = {
+    "explanation": ("done",),
+    "bias_audit": ("pass",),
+    "drift_check": ("stable",),
+}
+WAIVABLE = ("bias_audit",)
+
+
+def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now=None) -> list[EvidenceItem]:
+    rules = policy if isinstance(policy, dict) else policy_snapshot(policy)
+    now = now or timezone.now()
     items = []
-    for name in required_evidence(version, policy):
-        if name == "explanation":
-            items.append(_job_item(version, "explanation", ("done",)))
-        elif name == "bias_audit":
-            items.append(_job_item(version, "bias_audit", ("pass",)))
-        elif name == "drift_check":
-            items.append(_job_item(version, "drift_check", ("stable",)))
+    for name in required_evidence(version, rules):
+        if name in JOB_REQUIREMENTS:
+            item = _job_item(version, name, JOB_REQUIREMENTS[name], rules, now)
+            items.append(_waived(item, version, now) if name in WAIVABLE else item)
         else:
-            items.append(EvidenceItem(name, "missing", f"no {name.replace('_', ' ')} has been rendered yet"))
+            items.append(_model_card_item(version, name.split(":", 1)[1]))
     return items
+
+
+def _model_card_item(version: ModelVersion, framework: str) -> EvidenceItem:
+    requirement = f"model_card:{framework}"
+    return EvidenceItem(requirement, "missing", f"no {framework} model card has been rendered for this version")
 
 
 def policy_snapshot(policy: ApprovalPolicy) -> dict:
@@ -88,4 +160,7 @@ def policy_snapshot(policy: ApprovalPolicy) -> dict:
         "requires_model_cards": policy.requires_model_cards,
         "requires_drift_check_for_reapproval": policy.requires_drift_check_for_reapproval,
         "validity_days": policy.validity_days,
+        "evidence_max_age_days": policy.evidence_max_age_days,
+        "bias_min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,
+        "bias_max_equalized_odds_difference": policy.bias_max_equalized_odds_difference,
     }

@@ -127,6 +127,12 @@ class ApprovalPolicy(models.Model):
     requires_model_cards = models.BooleanField(default=True)
     requires_drift_check_for_reapproval = models.BooleanField(default=True)
     validity_days = models.PositiveIntegerField(default=90)
+    # Evidence older than this does not count towards a decision (explanations, bias audits, drift checks).
+    evidence_max_age_days = models.PositiveIntegerField(default=180)
+    # Bias verdict thresholds; the defaults are the four-fifths rule (29 CFR 1607.4(D)) and a 0.1
+    # equalized odds limit. A bias audit is judged against the thresholds of the policy it is requested under.
+    bias_min_selection_rate_ratio = models.FloatField(default=0.8)
+    bias_max_equalized_odds_difference = models.FloatField(default=0.1)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -139,6 +145,15 @@ class ApprovalPolicy(models.Model):
                 name="policy_officers_within_approvals",
             ),
             models.CheckConstraint(condition=Q(validity_days__gte=1), name="policy_validity_positive"),
+            models.CheckConstraint(condition=Q(evidence_max_age_days__gte=1), name="policy_evidence_age_positive"),
+            models.CheckConstraint(
+                condition=Q(bias_min_selection_rate_ratio__gt=0) & Q(bias_min_selection_rate_ratio__lte=1),
+                name="policy_selection_ratio_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(bias_max_equalized_odds_difference__gte=0) & Q(bias_max_equalized_odds_difference__lte=1),
+                name="policy_odds_difference_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,6 +249,40 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} in {self.environment} ({self.strategy}, {self.traffic_percent}%)"
+
+
+class EvidenceWaiver(models.Model):
+    """A compliance officer's written decision that one evidence requirement need not be met for one
+    artifact of one version. The justification's text lives in audits.PersonalRecord (it may name
+    people); the row and the audit event keep its digest. Revoking keeps the row."""
+
+    class Requirement(models.TextChoices):
+        BIAS_AUDIT = "bias_audit"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="waivers")
+    requirement = models.CharField(max_length=30, choices=Requirement.choices)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    justification_digest = models.CharField(max_length=64)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "requirement", "artifact_sha256"],
+                condition=Q(revoked_at__isnull=True),
+                name="evidencewaiver_one_active_per_requirement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requirement} waived for {self.version}"
 
 
 class IdempotencyRecord(models.Model):

@@ -141,6 +141,9 @@ class PolicyOutput(serializers.ModelSerializer):
             "requires_model_cards",
             "requires_drift_check_for_reapproval",
             "validity_days",
+            "evidence_max_age_days",
+            "bias_min_selection_rate_ratio",
+            "bias_max_equalized_odds_difference",
             "updated_at",
         ]
 

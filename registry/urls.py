@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis, webhook_apis
+from registry import apis, waiver_apis, webhook_apis
 
 urlpatterns = [
     path("models/", apis.ModelListRegisterApi.as_view(), name="models"),
@@ -19,6 +19,10 @@ urlpatterns = [
         "models/<slug:name>/versions/<str:version>/deployments/", apis.DeploymentReportApi.as_view(), name="deployments"
     ),
     path("models/<slug:name>/versions/<str:version>/gate/", apis.GateApi.as_view(), name="gate"),
+    path(
+        "models/<slug:name>/versions/<str:version>/waivers/", waiver_apis.WaiverListGrantApi.as_view(), name="waivers"
+    ),
+    path("waivers/<int:pk>/revoke/", waiver_apis.WaiverRevokeApi.as_view(), name="waiver-revoke"),
     path("datasets/", apis.DatasetListRegisterApi.as_view(), name="datasets"),
     path("datasets/<int:pk>/", apis.DatasetDetailApi.as_view(), name="dataset"),
     path("approval-requests/", apis.ApprovalRequestListApi.as_view(), name="approval-requests"),
