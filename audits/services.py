@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audits.keys import fingerprint, signing_key
-from audits.ledger.hashing import GENESIS_PREV, canonical, seal
+from audits.ledger.hashing import GENESIS_PREV, canonical, prepare
 from audits.ledger.signing import checkpoint_body, sign_checkpoint
 from audits.models import AuditEvent, Checkpoint, PersonalRecord
 from governance.request_context import current_request_id
@@ -35,8 +35,12 @@ _AFTER_APPEND = []
 
 
 def after_append(hook) -> None:
-    """Registers a function called with each new event inside its transaction (the webhook outbox).
-    Explicit rather than a signal: every event passes through audit_event_append, bulk or not."""
+    """Registers a hook on every appended event, inside its transaction (the webhook outbox).
+    Explicit rather than a signal: every event passes through audit_event_append, bulk or not.
+
+    A hook is a function of the action that runs before the chain is locked and returns either
+    None (nothing to do for this event) or a function of the new event, run after its insert.
+    The slow part of a hook (finding subscribers) thus stays out of the serialised section."""
     if hook not in _AFTER_APPEND:
         _AFTER_APPEND.append(hook)
 
@@ -49,8 +53,24 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
 
 
-def _chain_head() -> tuple[int, str]:
-    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+_HEAD_SQL = "SELECT seq, hash FROM audits_auditevent ORDER BY seq DESC LIMIT 1"
+# One round trip for the lock and the head. They must stay two statements: under READ COMMITTED
+# each statement takes its snapshot when it starts, so only a read that starts after the lock is
+# granted sees the previous holder's commit.
+_LOCK_AND_HEAD_SQL = f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}); {_HEAD_SQL}"
+_INSERT_SQL = (
+    "INSERT INTO audits_auditevent (seq, ts, actor, action, object_ref, prev, hash, body) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _lock_and_read_head(cursor) -> tuple[int, str]:
+    if connection.vendor == "postgresql":
+        cursor.execute(_LOCK_AND_HEAD_SQL)
+        cursor.nextset()
+    else:
+        cursor.execute(_HEAD_SQL)
+    last = cursor.fetchone()
     return (last[0] + 1, last[1]) if last else (1, GENESIS_PREV)
 
 
@@ -59,22 +79,20 @@ def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: d
     request_id = current_request_id()
     if request_id and "request_id" not in payload:
         payload["request_id"] = request_id
+    # Everything that does not depend on the chain's head happens before the lock is taken: the
+    # lock is held until COMMIT, so its section is kept to two round trips and a hash.
+    prepared = prepare(actor=actor, action=action, object=object_ref, data=payload)
+    pending = [hook for hook in (h(action) for h in _AFTER_APPEND) if hook is not None]
     with transaction.atomic():
-        _lock_chain()
-        seq, prev = _chain_head()
-        now = timezone.now()
-        sealed = seal(seq=seq, ts=now, actor=actor, action=action, object=object_ref, data=payload, prev=prev)
-        event = AuditEvent.objects.create(
-            seq=seq,
-            ts=now,
-            actor=actor,
-            action=action,
-            object_ref=object_ref,
-            prev=prev,
-            hash=sealed.hash,
-            body=sealed.body,
-        )
-        for hook in _AFTER_APPEND:
+        with connection.cursor() as cursor:
+            seq, prev = _lock_and_read_head(cursor)
+            now = timezone.now()
+            sealed = prepared.seal(seq=seq, ts=now, prev=prev)
+            row = (seq, now, actor, action, object_ref, prev, sealed.hash, sealed.body)
+            cursor.execute(_INSERT_SQL, row)
+        event = AuditEvent(*row)
+        event._state.adding, event._state.db = False, connection.alias
+        for hook in pending:
             hook(event)
         return event
 

@@ -27,13 +27,21 @@ def matches(patterns: list[str], action: str) -> bool:
     return any(p == "*" or p == action or (p.endswith(".*") and action.startswith(p[:-1])) for p in patterns)
 
 
-def fan_out(event) -> None:
-    """Called for every appended audit event, inside its transaction."""
+def fan_out(action: str):
+    """The after_append hook: finds the subscribers before the chain is locked and returns the
+    function that writes their deliveries (the outbox) once the event exists, or None."""
+    active = WebhookSubscription.objects.filter(active=True).values_list("pk", "event_types")
+    subscribers = [pk for pk, patterns in active if matches(patterns, action)]
+    if not subscribers:
+        return None
+    return lambda event: _write_deliveries(event, subscribers)
+
+
+def _write_deliveries(event, subscribers: list[int]) -> None:
     record = json.loads(bytes(event.body))
-    subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if matches(s.event_types, event.action)]
     for subscription in subscribers:
         delivery = WebhookDelivery.objects.create(
-            subscription=subscription,
+            subscription_id=subscription,
             event_seq=event.seq,
             action=event.action,
             payload={**record, "hash": event.hash},

@@ -156,6 +156,30 @@ def seal(
     return SealedRecord(body=body, hash=sha256_hex(body))
 
 
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record with everything but its place in the chain already canonical.
+
+    JCS orders the members action, actor, data, object, prev, seq, ts, v, so the bytes up to
+    "prev" do not depend on the chain: they are built before the chain is locked, and only the
+    short tail (prev, seq, ts, v) is written while it is held. seal() stays the reference; the
+    tests check both give the same bytes.
+    """
+
+    head: bytes
+
+    def seal(self, *, seq: int, ts: datetime | str, prev: str) -> SealedRecord:
+        tail = f'{prev}","seq":{_checked_seq(seq, prev)},"ts":"{coerce_ts(ts)}","v":{RECORD_VERSION}}}'
+        body = self.head + tail.encode("ascii")
+        return SealedRecord(body=body, hash=sha256_hex(body))
+
+
+def prepare(*, actor: str, action: str, object: str, data: dict[str, Any]) -> PreparedRecord:
+    members = {"action": _label("action", action), "actor": _label("actor", actor)}
+    members.update({"data": _data(data), "object": _object_ref(object)})
+    return PreparedRecord(head=canonical(members)[:-1] + b',"prev":"')
+
+
 def _checked_seq(seq: object, prev: object) -> int:
     if type(seq) is not int or not 1 <= seq <= MAX_SAFE_INT:
         raise ValueError(f"seq must be an int >= 1, got {seq!r}")

@@ -23,6 +23,7 @@ from audits.ledger.hashing import (
     format_ts,
     join_line,
     normalise,
+    prepare,
     seal,
     sha256_hex,
     split_line,
@@ -183,6 +184,51 @@ def test_seal_accepts_an_aware_datetime() -> None:
 def test_seal_validates_its_inputs(overrides: dict[str, Any], needle: str) -> None:
     with pytest.raises(ValueError, match=re.escape(needle)):
         _seal(**overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {k: v}
+        for k, v in (
+            ("seq", 0),
+            ("prev", "A" * 64),
+            ("seq", 2),
+            ("ts", "2026-11-23T10:00:00Z"),
+            ("ts", datetime(2026, 11, 23, 10, 0)),
+        )
+    ],
+)
+def test_a_prepared_record_validates_like_seal(overrides: dict[str, Any]) -> None:
+    fields = {"seq": 1, "ts": TS, "prev": GENESIS_PREV, **overrides}
+    with pytest.raises(ValueError):
+        prepare(actor="user:17", action="approval.decided", object="", data={}).seal(**fields)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"decision": "approved", "metrics": {"auc": 0.91}},
+        {"é": "e\u0301", "n": [1, None, True, -0.0, 1e21, 2**53 - 1]},
+        {"hash": "ab" * 32, "prev": "x", "v": 2, "seq": 9},
+    ],
+)
+@pytest.mark.parametrize(("seq", "prev"), [(1, GENESIS_PREV), (2, "ab" * 32), (2**53 - 1, "cd" * 32)])
+def test_a_prepared_record_seals_to_the_same_bytes_as_seal(data: dict[str, Any], seq: int, prev: str) -> None:
+    """The append path builds the chain-independent bytes before it locks the chain; seal() is the reference."""
+    when = datetime(2026, 11, 23, 10, 0, 0, 5, tzinfo=UTC)
+    for ts in (TS, when):
+        expected = _seal(seq=seq, prev=prev, ts=ts, data=data, object="")
+        prepared = prepare(actor="user:17", action="approval.decided", object="", data=data)
+        assert prepared.seal(seq=seq, ts=ts, prev=prev) == expected
+
+
+def test_a_prepared_record_rejects_what_seal_rejects_in_its_members() -> None:
+    for bad in ({"actor": ""}, {"object": "no-colon"}, {"data": {"x": math.nan}}):
+        fields = {"actor": "user:17", "action": "a.b", "object": "", "data": {}, **bad}
+        with pytest.raises(ValueError):
+            prepare(**fields)
 
 
 def test_seal_allows_an_empty_object_reference() -> None:
