@@ -1,11 +1,14 @@
 """Reads: the deployment gate and the state of approval requests."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from registry.evidence import evidence_status
-from registry.models import ApprovalRequest, ModelVersion, Stage
+from registry.models import ApprovalRequest, Stage
 
 GATED_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
@@ -19,46 +22,83 @@ class GateAnswer:
     artifact_sha256: str | None = None
 
 
-def _latest_request(version: ModelVersion, stage: str) -> ApprovalRequest | None:
-    return version.approval_requests.filter(target_stage=stage).order_by("-created_at").first()
+# The gate is the hottest read of the service: one hand-written statement (valid on PostgreSQL
+# and SQLite) reads the version, its artifact and its latest request for the stage, so no ORM
+# query is compiled per call.
+_GATE_SQL = """
+SELECT v.stage, v.review_required, a.sha256, r.id, r.status, r.expires_at, r.artifact_sha256
+FROM registry_modelversion v
+JOIN registry_registeredmodel m ON m.id = v.model_id
+LEFT JOIN registry_artifact a ON a.id = v.artifact_id
+LEFT JOIN registry_approvalrequest r ON r.id = (
+    SELECT l.id FROM registry_approvalrequest l
+    WHERE l.version_id = v.id AND l.target_stage = %s
+    ORDER BY l.created_at DESC, l.id DESC LIMIT 1
+)
+WHERE m.name = %s AND v.version = %s
+"""
 
 
-def _request_reasons(request: ApprovalRequest | None, stage: str, now) -> list[str]:
-    if request is None:
+@dataclass(frozen=True)
+class GateFacts:
+    stage: str
+    review_required: bool
+    artifact_sha256: str | None
+    request: int | None
+    request_status: str | None
+    expires_at: datetime | None
+    approved_sha256: str | None
+
+
+def _gate_facts(model_name: str, version: str, stage: str) -> GateFacts | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_GATE_SQL, [stage, model_name, version])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    stage_, review, artifact, request, status, expires, approved = row
+    if isinstance(expires, str):  # SQLite may hand back text, or a naive UTC datetime, from a raw query
+        expires = parse_datetime(expires)
+    if expires is not None and timezone.is_naive(expires):
+        expires = timezone.make_aware(expires, UTC)
+    return GateFacts(stage_, bool(review), artifact, request, status, expires, approved)
+
+
+def _request_reasons(facts: GateFacts, stage: str, now) -> list[str]:
+    if facts.request is None:
         return [f"no approval has been requested for {stage}"]
-    if request.status == ApprovalRequest.Status.APPROVED and request.expires_at <= now:
-        return [f"the approval for {stage} expired at {request.expires_at.isoformat()}"]
-    if request.status != ApprovalRequest.Status.APPROVED:
-        return [f"the latest approval request for {stage} is {request.status}"]
+    if facts.request_status == ApprovalRequest.Status.APPROVED and facts.expires_at <= now:
+        return [f"the approval for {stage} expired at {facts.expires_at.isoformat()}"]
+    if facts.request_status != ApprovalRequest.Status.APPROVED:
+        return [f"the latest approval request for {stage} is {facts.request_status}"]
     return []
 
 
-def _version_reasons(version: ModelVersion, sha256: str, request: ApprovalRequest | None) -> list[str]:
+def _version_reasons(facts: GateFacts, sha256: str) -> list[str]:
     reasons = []
-    if version.artifact is None:
+    if facts.artifact_sha256 is None:
         reasons.append("this version has no artifact to deploy")
-    elif sha256 != version.artifact.sha256:
+    elif sha256 != facts.artifact_sha256:
         reasons.append("sha256 does not match the registered artifact of this version")
-    if request and request.artifact_sha256 and sha256 != request.artifact_sha256:
+    if facts.request is not None and facts.approved_sha256 and sha256 != facts.approved_sha256:
         reasons.append("sha256 does not match the artifact the approvers saw")
-    if version.stage == Stage.ARCHIVED:
+    if facts.stage == Stage.ARCHIVED:
         reasons.append("this version is archived")
-    if version.review_required:
+    if facts.review_required:
         reasons.append("this version is marked 'review required'")
     return reasons
 
 
 def gate_check(*, model_name: str, version: str, stage: str, sha256: str) -> GateAnswer:
     """Fails closed: anything unknown, expired, withdrawn or mismatched is not allowed."""
-    found = ModelVersion.objects.select_related("artifact").filter(model__name=model_name, version=version).first()
-    if found is None:
+    facts = _gate_facts(model_name, version, stage)
+    if facts is None:
         return GateAnswer(False, [f"unknown model version {model_name} {version}"])
-    request = _latest_request(found, stage)
-    reasons = _request_reasons(request, stage, timezone.now()) + _version_reasons(found, sha256, request)
-    answer = GateAnswer(not reasons, reasons, artifact_sha256=found.artifact.sha256 if found.artifact else None)
-    if request:
-        answer.approval_request = request.pk
-        answer.expires_at = request.expires_at.isoformat() if request.expires_at else None
+    reasons = _request_reasons(facts, stage, timezone.now()) + _version_reasons(facts, sha256)
+    answer = GateAnswer(not reasons, reasons, artifact_sha256=facts.artifact_sha256)
+    if facts.request is not None:
+        answer.approval_request = facts.request
+        answer.expires_at = facts.expires_at.isoformat() if facts.expires_at else None
     return answer
 
 
