@@ -27,6 +27,7 @@ api_v1 = [
         name="evidence-request",
     ),
     path("", include("registry.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [
