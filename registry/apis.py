@@ -1,7 +1,7 @@
 """The CI REST API of the registry and the approval workflow: one class per operation."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from governance.permissions import CanPromote, CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
 from registry import approvals, services, stages
-from registry.idempotency import IdempotentPostMixin
+from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from registry.models import (
     DATA_CLASSES,
     FRAMEWORKS,
@@ -22,7 +22,7 @@ from registry.models import (
     RegisteredModel,
     RiskTier,
 )
-from registry.selectors import GATED_STAGES, approval_request_state, gate_check
+from registry.selectors import GATED_STAGES, approval_request_state, gate_check, version_get
 from registry.serializers import (
     DatasetOutput,
     JsonField,
@@ -31,20 +31,6 @@ from registry.serializers import (
     PolicyOutput,
     VersionMetadataSerializer,
 )
-
-IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="A retry with the same key returns the first response and creates nothing.",
-)
-
-
-def _version(name: str, version: str) -> ModelVersion:
-    return get_object_or_404(
-        ModelVersion.objects.select_related("model", "artifact"), model__name=name, version=version
-    )
 
 
 class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
@@ -192,7 +178,7 @@ class ModelVersionDetailApi(APIView):
 
     @extend_schema(responses=ModelVersionOutput, summary="A model version")
     def get(self, request, name, version):
-        return Response(ModelVersionOutput(_version(name, version)).data)
+        return Response(ModelVersionOutput(version_get(name, version)).data)
 
 
 class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
@@ -293,7 +279,7 @@ class ApprovalRequestSubmitApi(IdempotentPostMixin, APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         created = approvals.approval_request_submit(
-            version=_version(name, version), user=request.user, **payload.validated_data
+            version=version_get(name, version), user=request.user, **payload.validated_data
         )
         return Response(ApprovalRequestOutput(created).data, status=status.HTTP_202_ACCEPTED)
 
@@ -384,7 +370,7 @@ class StageChangeApi(IdempotentPostMixin, APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         moved = stages.model_version_stage_change(
-            version=_version(name, version), user=request.user, stage=payload.validated_data["stage"]
+            version=version_get(name, version), user=request.user, stage=payload.validated_data["stage"]
         )
         return Response(ModelVersionOutput(moved).data)
 
@@ -444,7 +430,7 @@ class DeploymentReportApi(IdempotentPostMixin, APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         deployment = stages.deployment_report(
-            version=_version(name, version), user=request.user, **payload.validated_data
+            version=version_get(name, version), user=request.user, **payload.validated_data
         )
         return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
 

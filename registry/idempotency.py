@@ -8,12 +8,21 @@ import hashlib
 import json
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from governance.errors import DomainError
 from registry.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# The header as the OpenAPI schema documents it on every POST.
+IDEMPOTENCY = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retry with the same key returns the first response and creates nothing.",
+)
 
 
 def _fingerprint(request) -> str:

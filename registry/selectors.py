@@ -4,13 +4,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from registry.evidence import evidence_status
-from registry.models import ApprovalRequest, Stage
+from registry.models import ApprovalRequest, ModelVersion, Stage
 
 GATED_STAGES = (Stage.STAGING, Stage.PRODUCTION)
+
+
+def version_get(name: str, version: str) -> ModelVersion:
+    """The version named in a URL, or 404."""
+    return get_object_or_404(
+        ModelVersion.objects.select_related("model", "artifact", "evaluation_dataset"),
+        model__name=name,
+        version=version,
+    )
 
 
 @dataclass

@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 
 from governance.permissions import HasAnyRole, IsComplianceOfficer
 from registry import waivers
-from registry.apis import IDEMPOTENCY, _version
-from registry.idempotency import IdempotentPostMixin
+from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from registry.models import EvidenceWaiver
+from registry.selectors import version_get
 
 
 class WaiverOutput(serializers.ModelSerializer):
@@ -66,7 +66,7 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return EvidenceWaiver.objects.none()
-        version = _version(self.kwargs["name"], self.kwargs["version"])
+        version = version_get(self.kwargs["name"], self.kwargs["version"])
         return EvidenceWaiver.objects.filter(version=version).select_related("version__model")
 
     @extend_schema(summary="Waivers of a version's evidence requirements, newest first")
@@ -86,7 +86,7 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         waiver = waivers.evidence_waiver_grant(
-            version=_version(name, version), user=request.user, **payload.validated_data
+            version=version_get(name, version), user=request.user, **payload.validated_data
         )
         return Response(WaiverOutput(waiver).data, status=status.HTTP_201_CREATED)
 

@@ -1,7 +1,6 @@
 """Framework checklists and attestations over the API: one class per operation."""
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -11,29 +10,14 @@ from rest_framework.views import APIView
 
 from governance.errors import DomainError
 from governance.permissions import HasAnyRole, IsComplianceOfficer
-from registry.idempotency import IdempotentPostMixin
+from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from registry.models import ModelVersion
+from registry.selectors import version_get
 from reports import services
 from reports.checklists import applicable_frameworks, checklist_evaluate, checklist_summary, checklists_evaluate
 from reports.frameworks import FRAMEWORK_IDS, framework_load
 from reports.models import Attestation
 from reports.selectors import attestation_history
-
-IDEMPOTENCY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="A retry with the same key returns the first response and creates nothing.",
-)
-
-
-def _version(name: str, version: str) -> ModelVersion:
-    return get_object_or_404(
-        ModelVersion.objects.select_related("model", "artifact", "evaluation_dataset"),
-        model__name=name,
-        version=version,
-    )
 
 
 class ItemResultOutput(serializers.Serializer):
@@ -89,7 +73,7 @@ class ChecklistListApi(APIView):
 
     @extend_schema(responses=VersionChecklistsOutput, summary="Every applicable framework checklist, evaluated now")
     def get(self, request, name, version):
-        target, now = _version(name, version), timezone.now()
+        target, now = version_get(name, version), timezone.now()
         evaluated = checklists_evaluate(target, now=now)
         body = {**_header(target, now), "checklists": [_checklist(fw, res) for fw, res in evaluated.items()]}
         return Response(VersionChecklistsOutput(body).data)
@@ -108,7 +92,7 @@ class ChecklistDetailApi(APIView):
         summary="One framework's checklist for this version, evaluated now",
     )
     def get(self, request, name, version, framework):
-        target, now = _version(name, version), timezone.now()
+        target, now = version_get(name, version), timezone.now()
         if framework not in FRAMEWORK_IDS:
             raise Http404
         if framework not in applicable_frameworks(target.model):
@@ -180,7 +164,7 @@ class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Attestation.objects.none()
-        target = _version(self.kwargs["name"], self.kwargs["version"])
+        target = version_get(self.kwargs["name"], self.kwargs["version"])
         params = self.request.query_params
         return attestation_history(version=target, framework=params.get("framework"), item_id=params.get("item_id"))
 
@@ -204,7 +188,7 @@ class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
         return super().post(request, *args, **kwargs)
 
     def handle_post(self, request, name, version):
-        target = _version(name, version)
+        target = version_get(name, version)
         payload = self.MultipartInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         attestation = services.attestation_answer(version=target, user=request.user, **payload.validated_data)
