@@ -2,7 +2,8 @@
 
 Explanations, bias audits and drift checks come from evidence jobs (audits.EvidenceJob) on
 the version's artifact, no older than the policy allows; a bias audit counts only when judged
-against the policy's thresholds, and an unmet one can be waived in writing by an officer.
+against the policy's thresholds, and an unmet one can be waived in writing by an officer. A model
+card counts when one was rendered (per framework or combined) from the version's current artifact.
 Nothing is counted as done that was not computed.
 """
 
@@ -141,13 +142,41 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
             item = _job_item(version, name, JOB_REQUIREMENTS[name], rules, now)
             items.append(_waived(item, version, now) if name in WAIVABLE else item)
         else:
-            items.append(_model_card_item(version, name.split(":", 1)[1]))
+            items.append(_model_card_item(version, name.split(":", 1)[1], rules, now))
     return items
 
 
-def _model_card_item(version: ModelVersion, framework: str) -> EvidenceItem:
-    requirement = f"model_card:{framework}"
-    return EvidenceItem(requirement, "missing", f"no {framework} model card has been rendered for this version")
+def _model_card_item(version: ModelVersion, framework: str, rules: dict, now) -> EvidenceItem:
+    """A model card counts when one was rendered for this framework (or a combined card) from the
+    version's current artifact, no older than the policy allows."""
+    from reports.models import Report
+
+    requirement, scope = f"model_card:{framework}", framework.lower()
+    artifact = version.artifact.sha256 if version.artifact else None
+    report = (
+        Report.objects.filter(version=version, scope__in=[scope, Report.Scope.COMBINED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if report is None:
+        return EvidenceItem(requirement, "missing", f"no {framework} model card has been rendered for this version")
+    if report.status in (Report.Status.QUEUED, Report.Status.RUNNING):
+        return EvidenceItem(requirement, "running", f"the model card (report {report.pk}) is {report.status}")
+    if report.status == Report.Status.FAILED:
+        return EvidenceItem(requirement, "failed", f"the model card (report {report.pk}) failed: {report.error[:200]}")
+    digests = {"report": report.pk, "pdf_sha256": report.pdf_sha256, "inputs_sha256": report.inputs_sha256}
+    rendered_for = ((report.inputs or {}).get("model_details") or {}).get("artifact") or {}
+    if rendered_for.get("sha256") != artifact:
+        reason = f"the model card (report {report.pk}) describes another artifact than the version's current one"
+        return EvidenceItem(requirement, "stale", reason, digests)
+    max_age = rules.get("evidence_max_age_days")
+    if max_age and report.finished_at < now - timedelta(days=max_age):
+        finished = report.finished_at.date().isoformat()
+        reason = (
+            f"the model card (report {report.pk}) was rendered on {finished}, older than the policy's {max_age} days"
+        )
+        return EvidenceItem(requirement, "stale", reason, digests)
+    return EvidenceItem(requirement, "done", "", digests)
 
 
 def policy_snapshot(policy: ApprovalPolicy) -> dict:

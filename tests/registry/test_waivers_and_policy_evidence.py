@@ -209,3 +209,49 @@ def test_policy_thresholds_are_changed_through_the_audited_service(client_as, ad
     bad = client_as(admin_user).patch(url, {"bias_min_selection_rate_ratio": 1.5}, format="json")
     assert bad.status_code == 400 and "bias_min_selection_rate_ratio" in bad.json()["error"]["fields"]
     assert client_as(officer).patch(url, {"evidence_max_age_days": 5}, format="json").status_code == 403
+
+
+def _card(version_id, status="succeeded", sha256=None, scope="gdpr", days_old=0):
+    from reports.models import Report
+
+    finished = timezone.now() - timedelta(days=days_old)
+    inputs = {"model_details": {"artifact": {"sha256": sha256}}} if sha256 else None
+    return Report.objects.create(
+        version_id=version_id,
+        scope=scope,
+        status=status,
+        requested_by="user:1",
+        inputs=inputs,
+        pdf_sha256="ab" * 32 if status == "succeeded" else "",
+        finished_at=finished if status in ("succeeded", "failed") else None,
+        error="renderer crashed" if status == "failed" else "",
+    )
+
+
+def _card_item(version):
+    from registry.evidence import evidence_status
+
+    policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
+    return next(i for i in evidence_status(version, policy) if i.requirement == "model_card:GDPR")
+
+
+def test_a_model_card_counts_once_rendered_from_the_current_artifact(registered):
+    from registry.models import ModelVersion
+
+    version = ModelVersion.objects.select_related("model", "artifact").get(version="1.0.0")
+    sha = registered["artifact_sha256"]
+    assert _card_item(version).status == "missing"
+    _card(version.pk, status="queued")
+    assert _card_item(version).status == "running"
+    _card(version.pk, status="failed")
+    assert "renderer crashed" in _card_item(version).reason
+    _card(version.pk, sha256="cd" * 32)
+    assert _card_item(version).status == "stale"
+    ApprovalPolicy.objects.update(evidence_max_age_days=30)
+    _card(version.pk, sha256=sha, days_old=45)
+    assert "older than the policy's 30 days" in _card_item(version).reason
+    combined = _card(version.pk, sha256=sha, scope="combined")
+    item = _card_item(version)
+    assert item.status == "done" and item.digests["report"] == combined.pk
+    _card(version.pk, sha256=sha, scope="hipaa")  # another framework's card does not answer for GDPR
+    assert _card_item(version).digests["report"] == combined.pk
