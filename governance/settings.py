@@ -188,7 +188,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RiskTierEnum": "registry.models.RiskTier"},
+    "ENUM_NAME_OVERRIDES": {
+        "RiskTierEnum": "registry.models.RiskTier",
+        "ReportStatusEnum": "reports.models.Report.Status",
+        "ReportScopeEnum": "reports.models.Report.Scope",
+    },
 }
 
 # Celery: unset broker means jobs run in-process, eagerly, with errors propagated.

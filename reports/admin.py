@@ -9,7 +9,8 @@ from governance.errors import DomainError
 from registry.models import ModelVersion
 from reports import services
 from reports.frameworks import FRAMEWORK_IDS
-from reports.models import Attestation
+from reports.models import Attestation, Report
+from reports.report_admin import ReportAdmin
 
 
 class AttestationAnswerForm(forms.ModelForm):
@@ -128,3 +129,6 @@ class AttestationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{attestation.pk}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"#{attestation.pk}: withdrawn.", messages.SUCCESS)
+
+
+admin.site.register(Report, ReportAdmin)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reports import apis
+from reports.report_apis import report_urlpatterns
 
 urlpatterns = [
     path("frameworks/", apis.FrameworkListApi.as_view(), name="frameworks"),
@@ -16,4 +17,5 @@ urlpatterns = [
         apis.AttestationListAnswerApi.as_view(),
         name="attestations",
     ),
+    *report_urlpatterns,
 ]

@@ -1,0 +1,277 @@
+"""Model-card reports: requested with their audit event, rendered by a worker, finished exactly once.
+
+A report's state is its row, as for evidence jobs (audits/jobs.py): enqueued after commit, re-enqueued by
+the sweep when the broker missed it or its worker died, claimed with a conditional UPDATE. The card is
+built as of the request (the row's created_at, and the audit trail up to the report.requested event), so
+the inputs are those that existed when it was asked for. The PDF is kept under its SHA-256 in REPORT_ROOT.
+"""
+
+import hashlib
+import logging
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audits import evidence_store
+from audits.models import AuditEvent
+from audits.services import actor_for, audit_event_append, object_ref
+from governance.errors import DomainError
+from registry.storage import blob_path, keep
+from reports.models import Report
+from reports.render import RenderedPdf, card_sha256, chart_digests, render_card_pdf, renderer
+
+log = logging.getLogger(__name__)
+Status = Report.Status
+MAX_ATTEMPTS = 3
+COMBINED = Report.Scope.COMBINED
+
+
+def _facts(report: Report) -> dict:
+    version = report.version
+    return {
+        "report": report.pk,
+        "model": version.model.name,
+        "version": version.version,
+        "scope": report.scope,
+        "artifact_sha256": version.artifact.sha256 if version.artifact else None,
+    }
+
+
+def _check_scope(version, scope: str) -> None:
+    from reports.checklists import applicable_frameworks
+
+    applicable = sorted(applicable_frameworks(version.model))
+    if scope == COMBINED or scope in applicable:
+        return
+    known = scope in Report.Scope.values
+    problem = "does not apply to this model" if known else "is not a framework"
+    choices = ", ".join([*applicable, COMBINED])
+    raise DomainError(
+        "invalid", f"scope: {scope!r} {problem}; choose one of {choices}.", fields={"scope": [f"One of {choices}."]}
+    )
+
+
+@transaction.atomic
+def report_request(*, version, scope: str, user) -> Report:
+    _check_scope(version, scope)
+    report = Report.objects.create(version=version, scope=scope, requested_by=actor_for(user))
+    audit_event_append(
+        actor=report.requested_by, action="report.requested", object_ref=object_ref(report), data=_facts(report)
+    )
+    transaction.on_commit(lambda: enqueue(report.pk))
+    return report
+
+
+def enqueue(report_pk: int) -> bool:
+    from reports.tasks import render_report
+
+    try:
+        render_report.delay(report_pk)
+    except Exception:  # the broker is down: the row stays un-enqueued and the sweep retries
+        log.warning("report %s could not be enqueued; the sweep will retry", report_pk, exc_info=True)
+        return False
+    Report.objects.filter(pk=report_pk, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
+    return True
+
+
+def report_claim(report_pk: int) -> Report | None:
+    claimed = Report.objects.filter(pk=report_pk, status=Status.QUEUED).update(
+        status=Status.RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return Report.objects.select_related("version__model", "version__artifact").get(pk=report_pk) if claimed else None
+
+
+def chart_bytes(card: dict) -> dict[str, bytes]:
+    """The card's charts from the evidence store, each checked against its digest."""
+    return {digest: evidence_store.get(digest) for digest in chart_digests(card)}
+
+
+def store_pdf(data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    root = Path(settings.REPORT_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=root, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    keep(Path(name), root=root, sha256=digest)
+    return digest
+
+
+@transaction.atomic
+def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Report:
+    inputs_sha256 = card_sha256(card)
+    updated = Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(
+        status=Status.SUCCEEDED,
+        inputs=card,
+        inputs_sha256=inputs_sha256,
+        pdf_sha256=rendered.sha256,
+        pdf_size=len(rendered.data),
+        pages=rendered.pages,
+        finished_at=timezone.now(),
+        error="",
+    )
+    if updated:  # finished once, whatever happens to the message afterwards
+        audit_event_append(
+            actor="system",
+            action="report.rendered",
+            object_ref=object_ref(report),
+            data={
+                **_facts(report),
+                "pdf_sha256": rendered.sha256,
+                "inputs_sha256": inputs_sha256,
+                "pages": rendered.pages,
+                "size": len(rendered.data),
+                "renderer": renderer(),
+            },
+        )
+    return Report.objects.get(pk=report.pk)
+
+
+@transaction.atomic
+def report_fail(report: Report, *, message: str) -> Report:
+    updated = (
+        Report.objects.filter(pk=report.pk)
+        .exclude(status__in=[Status.SUCCEEDED, Status.FAILED])
+        .update(status=Status.FAILED, error=message[:5000], finished_at=timezone.now())
+    )
+    if updated:
+        audit_event_append(
+            actor="system",
+            action="report.failed",
+            object_ref=object_ref(report),
+            data={**_facts(report), "error": message[:500]},
+        )
+    return Report.objects.get(pk=report.pk)
+
+
+def requested_seq(report: Report) -> int | None:
+    events = AuditEvent.objects.filter(action="report.requested", object_ref=object_ref(report))
+    return events.values_list("seq", flat=True).first()
+
+
+def report_build_and_render(report: Report) -> tuple[dict, RenderedPdf]:
+    from reports.card import card_build
+
+    card = card_build(
+        version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report)
+    )
+    return card, render_card_pdf(card, chart_bytes(card))
+
+
+def report_run(report_pk: int) -> str | None:
+    """The worker's whole job: claim, build the card, render, keep the PDF, finish (or fail, visibly)."""
+    report = report_claim(report_pk)
+    if report is None:
+        return None  # someone else has it, or it is done: a duplicate message changes nothing
+    try:
+        card, rendered = report_build_and_render(report)
+        store_pdf(rendered.data)
+        return report_finish(report, card=card, rendered=rendered).status
+    except OperationalError:
+        Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(status=Status.QUEUED)
+        raise  # transient: the task retries with backoff
+    except Exception as exc:  # any failure ends the report visibly, never "running" forever
+        log.exception("report %s failed", report.pk)
+        return report_fail(report, message=f"{type(exc).__name__}: {exc}").status
+
+
+def report_sweep(*, now=None) -> dict:
+    """Beat: enqueue reports the broker never got; requeue or fail reports whose worker died."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    dead = list(Report.objects.filter(status=Status.RUNNING, claimed_at__lt=stale).select_related("version__model"))
+    for report in dead:
+        if report.attempts >= MAX_ATTEMPTS:
+            report_fail(report, message=f"the worker rendering this report died {report.attempts} times")
+        else:
+            Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(status=Status.QUEUED, enqueued_at=None)
+    lost = Report.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale), status=Status.QUEUED)
+    sent = sum(enqueue(pk) for pk in lost.values_list("pk", flat=True))
+    return {"requeued_or_failed": len(dead), "enqueued": sent}
+
+
+def _rerender(report: Report) -> tuple[str, str]:
+    """The SHA-256 of the PDF rendered again from the recorded inputs, or "" and why it could not be."""
+    try:
+        return render_card_pdf(report.inputs, chart_bytes(report.inputs)).sha256, ""
+    except Exception as exc:  # a missing or altered chart is itself the finding
+        return "", f"{type(exc).__name__}: {exc}"
+
+
+def _require_rendered(report: Report, doing: str) -> None:
+    if report.status != Status.SUCCEEDED or not report.inputs:
+        raise DomainError(
+            "not_rendered",
+            f"Report {report.pk} is {report.status}; only a rendered report is {doing}.",
+            status_code=409,
+        )
+
+
+def report_rederive_request(*, report: Report, user) -> None:
+    """Queues a re-derivation (in-process in the embedded default)."""
+    from reports.tasks import rederive_report
+
+    _require_rendered(report, "re-derived")
+    try:
+        rederive_report.delay(report.pk, user.pk)
+    except OperationalError:
+        raise
+    except Exception as exc:
+        raise DomainError("unavailable", "The job queue is unavailable; try again later.", status_code=503) from exc
+
+
+def report_rederive(*, report: Report, user) -> Report:
+    """Renders the report again from its recorded inputs (never the live database) and compares the bytes."""
+    _require_rendered(report, "re-derived")
+    digest, problem = _rerender(report)
+    matches = digest == report.pdf_sha256
+    with transaction.atomic():
+        Report.objects.filter(pk=report.pk).update(
+            rederived_at=timezone.now(), rederived_sha256=digest, rederive_matches=matches
+        )
+        data = {
+            **_facts(report),
+            "pdf_sha256": report.pdf_sha256,
+            "rederived_sha256": digest or None,
+            "match": matches,
+            "inputs_sha256": report.inputs_sha256,
+            "inputs_match": card_sha256(report.inputs) == report.inputs_sha256,
+            "renderer": renderer(),
+        }
+        if problem:
+            data["error"] = problem[:500]
+        audit_event_append(actor=actor_for(user), action="report.rederived", object_ref=object_ref(report), data=data)
+    return Report.objects.select_related("version__model", "version__artifact").get(pk=report.pk)
+
+
+def report_pdf_path(report: Report) -> Path:
+    path = blob_path(Path(settings.REPORT_ROOT), report.pdf_sha256)
+    if not path.exists():
+        raise DomainError("missing", f"The PDF of report {report.pk} is not in the report store.", status_code=410)
+    return path
+
+
+def report_download(*, report: Report, user, via: str, what: str = "pdf") -> Report:
+    """Every download is an audit event, written before the first byte leaves."""
+    _require_rendered(report, "downloaded")
+    if what == "pdf":
+        report_pdf_path(report)
+    audit_event_append(
+        actor=actor_for(user),
+        action="report.downloaded",
+        object_ref=object_ref(report),
+        data={
+            **_facts(report),
+            "pdf_sha256": report.pdf_sha256,
+            "inputs_sha256": report.inputs_sha256,
+            "via": via,
+            "what": what,
+        },
+    )
+    return report

@@ -1,0 +1,147 @@
+"""A model card document to PDF/A-3b bytes (pure: no database, no network, no clock).
+
+The same card document and charts give the same bytes: the card is reduced to its RFC 8785 canonical JSON
+first (so the order of a stored dict's keys cannot matter), the PDF's dates come from card["generated_at"],
+its file identifier from the card's digest, and the only resources are the chart PNGs handed in, served
+by their SHA-256. The canonical JSON is embedded as the attached file model-card.json (relationship
+"Data"), so a machine reads what a person reads.
+"""
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import weasyprint
+from django.template.loader import render_to_string
+from weasyprint import HTML, Attachment
+from weasyprint.text import ffi
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from audits.ledger.hashing import canonical
+
+ATTACHMENT_NAME = "model-card.json"
+PDF_VARIANT = "pdf/a-3b"
+CHART_SCHEME = "evidence:"
+TEMPLATE = "reports/model_card.html"
+# fontTools logs every step of every font subset at INFO.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+_ENVIRONMENT = threading.Lock()
+
+
+class RenderError(ValueError):
+    """The card cannot be rendered as given (a chart is missing or does not match its digest)."""
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    sha256: str
+    pages: int
+
+
+def card_bytes(card: dict) -> bytes:
+    return canonical(card)
+
+
+def card_sha256(card: dict) -> str:
+    return hashlib.sha256(card_bytes(card)).hexdigest()
+
+
+def chart_digests(card: dict) -> list[str]:
+    """Every chart the card shows, by SHA-256, in a fixed order."""
+    found = []
+    for section in ("fairness", "explainability"):
+        found += [chart["sha256"] for chart in (card.get(section) or {}).get("charts") or []]
+    return sorted(set(found))
+
+
+class _ChartFetcher(URLFetcher):
+    """Serves the charts handed in, by digest; refuses every other URL, so rendering never reaches out."""
+
+    def __init__(self, charts: dict[str, bytes]):
+        super().__init__(fail_on_errors=True)
+        self._charts = charts
+
+    def fetch(self, url, headers=None):
+        digest = url.removeprefix(CHART_SCHEME)
+        if not url.startswith(CHART_SCHEME) or digest not in self._charts:
+            raise FatalURLFetchingError(f"the model card refers to a resource it does not hold: {url}")
+        return URLFetcherResponse(url, self._charts[digest], {"Content-Type": "image/png"})
+
+
+def _checked_charts(card: dict, charts: dict[str, bytes]) -> dict[str, bytes]:
+    needed = chart_digests(card)
+    for digest in needed:
+        if digest not in charts:
+            raise RenderError(f"chart {digest} is not available")
+        if hashlib.sha256(charts[digest]).hexdigest() != digest:
+            raise RenderError(f"chart {digest} does not match its digest")
+    return {digest: charts[digest] for digest in needed}
+
+
+def _stamp(card: dict) -> datetime:
+    return datetime.fromisoformat(card["generated_at"]).replace(microsecond=0)
+
+
+def renderer() -> dict:
+    """What renders, recorded beside each rendering: the same card gives the same bytes on the same stack."""
+    return {
+        "weasyprint": weasyprint.__version__,
+        "font_subsetter": "harfbuzz" if ffi.harfbuzz_subset is not None else "fonttools",
+    }
+
+
+@contextlib.contextmanager
+def _font_timestamps(stamp: datetime):
+    """WeasyPrint subsets fonts with HarfBuzz, which keeps a font's own dates; without HarfBuzz-Subset it
+    falls back to fontTools, which writes the current time into each subset font unless SOURCE_DATE_EPOCH
+    is set (reproducible-builds.org). The lock keeps concurrent renderings from seeing each other's value."""
+    with _ENVIRONMENT:
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(stamp.timestamp()))
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def card_html(card: dict) -> str:
+    stamp = _stamp(card)
+    context = {
+        "card": card,
+        "card_sha256": card_sha256(card),
+        "stamp": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "chart_scheme": CHART_SCHEME,
+    }
+    return render_to_string(TEMPLATE, context)
+
+
+def render_card_pdf(card: dict, charts: dict[str, bytes]) -> RenderedPdf:
+    body = card_bytes(card)
+    card = json.loads(body)  # keys in canonical order, whatever the order of the dict handed in
+    fetcher = _ChartFetcher(_checked_charts(card, charts))
+    stamp = _stamp(card)
+    document = HTML(string=card_html(card), url_fetcher=fetcher).render()
+    attachment = Attachment(
+        string=body.decode(),
+        name=ATTACHMENT_NAME,
+        description="The model card document this PDF was rendered from (RFC 8785 canonical JSON)",
+        created=stamp,
+        modified=stamp,
+        relationship="Data",
+    )
+    with _font_timestamps(stamp):
+        data = document.write_pdf(
+            pdf_variant=PDF_VARIANT,
+            pdf_identifier=hashlib.sha256(body).hexdigest()[:32].encode(),
+            attachments=[attachment],
+        )
+    return RenderedPdf(data=data, sha256=hashlib.sha256(data).hexdigest(), pages=len(document.pages))
