@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audits.ledger.hashing import canonical, normalise, sha256_hex
-from audits.models import EvidenceJob
+from audits.models import EvidenceChunk, EvidenceJob
 from audits.services import audit_event_append, object_ref
 from governance.errors import DomainError
 
@@ -137,6 +137,60 @@ def evidence_job_claim(job_pk: int) -> EvidenceJob | None:
 
 def evidence_job_progress(job: EvidenceJob, *, done: int, total: int) -> None:
     EvidenceJob.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
+
+
+# An explanation cut into chunks. Each chunk task records its SHAP values with a conditional UPDATE;
+# the claiming task records the explainer chosen and LIME; whoever records last sees all of them
+# (each checks after its own commit) and claims the merge with one more conditional UPDATE.
+
+
+@transaction.atomic
+def evidence_job_chunks_plan(job: EvidenceJob, *, chunks: list[EvidenceChunk]) -> list[EvidenceChunk]:
+    """The job's chunks: those of an earlier attempt when there are any, so their bounds never move.
+
+    Progress restarts from what is recorded, and a merge claimed by a worker that died is released.
+    """
+    if not EvidenceChunk.objects.filter(job=job).exists():
+        EvidenceChunk.objects.bulk_create(chunks, ignore_conflicts=True)
+    planned = list(EvidenceChunk.objects.filter(job=job).order_by("number"))
+    EvidenceJob.objects.filter(pk=job.pk).update(
+        progress_done=sum(chunk.stop - chunk.start for chunk in planned if chunk.shap_sha256),
+        progress_total=planned[-1].stop,
+        merge_claimed_at=None,
+    )
+    return planned
+
+
+@transaction.atomic
+def evidence_chunk_record(chunk: EvidenceChunk, *, shap_sha256: str) -> bool:
+    """Counts the chunk's rows once, however often its message is delivered.
+
+    Each recorded chunk renews the job's claim: the sweep takes a job as dead only when no chunk
+    has finished for a whole task time limit.
+    """
+    recorded = EvidenceChunk.objects.filter(pk=chunk.pk, shap_sha256="").update(
+        shap_sha256=shap_sha256, finished_at=timezone.now()
+    )
+    if recorded:
+        EvidenceJob.objects.filter(pk=chunk.job_id).update(
+            progress_done=F("progress_done") + (chunk.stop - chunk.start), claimed_at=timezone.now()
+        )
+    return bool(recorded)
+
+
+def evidence_job_explainer_record(job: EvidenceJob, *, explainer_sha256: str) -> None:
+    EvidenceJob.objects.filter(pk=job.pk, explainer_sha256="").update(explainer_sha256=explainer_sha256)
+
+
+def evidence_job_merge_claim(job: EvidenceJob) -> bool:
+    """True for one caller only, once every chunk and the explainer part are recorded."""
+    unexplained = EvidenceChunk.objects.filter(job=OuterRef("pk"), shap_sha256="")
+    return bool(
+        EvidenceJob.objects.filter(pk=job.pk, status=Status.RUNNING, merge_claimed_at__isnull=True)
+        .exclude(explainer_sha256="")
+        .filter(~Exists(unexplained))
+        .update(merge_claimed_at=timezone.now())
+    )
 
 
 @transaction.atomic

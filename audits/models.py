@@ -104,6 +104,10 @@ class EvidenceJob(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An explanation cut into chunks: what its claiming task computed for the merge (the explainer
+    # chosen, LIME's rows), and when the merge was claimed, so that only one finisher merges.
+    explainer_sha256 = models.CharField(max_length=64, blank=True)
+    merge_claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -111,3 +115,30 @@ class EvidenceJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class EvidenceChunk(models.Model):
+    """A slice of an explanation job's rows, explained by whichever worker takes its message.
+
+    Its rows, its background and, once explained, its SHAP values are evidence blobs named by their
+    SHA-256. Recording the values is a conditional UPDATE, so a redelivered chunk counts once.
+    """
+
+    job = models.ForeignKey(EvidenceJob, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()  # positions in the job's sample of rows
+    stop = models.PositiveIntegerField()
+    rows_sha256 = models.CharField(max_length=64)
+    background_sha256 = models.CharField(max_length=64, blank=True)
+    shap_sha256 = models.CharField(max_length=64, blank=True)  # empty until explained
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="evidencechunk_unique_number"),
+            models.CheckConstraint(condition=Q(stop__gt=models.F("start")), name="evidencechunk_rows_in_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of job #{self.job_id}"

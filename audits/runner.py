@@ -1,22 +1,36 @@
 """Runs one evidence job in a worker: loads the registered artifact and data (checking both
 digests), computes with the pure modules, and records the result or a clear failure."""
 
+import dataclasses
+import io
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from audits import evidence_store
-from audits.jobs import evidence_job_claim, evidence_job_fail, evidence_job_finish, evidence_job_progress
-from audits.models import EvidenceJob
+from audits.jobs import (
+    evidence_chunk_record,
+    evidence_job_chunks_plan,
+    evidence_job_claim,
+    evidence_job_explainer_record,
+    evidence_job_fail,
+    evidence_job_finish,
+    evidence_job_merge_claim,
+    evidence_job_progress,
+)
+from audits.ledger.hashing import normalise
+from audits.models import EvidenceChunk, EvidenceJob
 from registry.artifacts import ArtifactRejected, sha256_file
 from registry.datasets import binary_labels, load_frame
 from registry.models_io import FeatureMismatch, RecordedPredictions, load_predictor
 from registry.storage import blob_path
 
 log = logging.getLogger(__name__)
+BEESWARM_MAX_ROWS = 2000  # more dots only hide each other, and drawing them is the slowest part of a merge
 
 
 class JobInputError(Exception):
@@ -55,7 +69,10 @@ def run_job(job_pk: int) -> str | None:
     if job is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
     try:
-        result, verdict = COMPUTE[job.kind](job)
+        computed = COMPUTE[job.kind](job)
+        if computed is None:  # sent out in chunks: the merge finishes the job
+            return merge_when_complete(job) or EvidenceJob.Status.RUNNING
+        result, verdict = computed
         return evidence_job_finish(job, result=result, verdict=verdict).status
     except OperationalError:
         EvidenceJob.objects.filter(pk=job.pk, status="running").update(status="queued")
@@ -149,36 +166,204 @@ def job_thresholds(params: dict, *, tier: str):
     )
 
 
-def _explanation(job: EvidenceJob) -> tuple[dict, str]:
+def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
+    """Up to EXPLAIN_CHUNK_ROWS rows are explained here; more are cut into chunks for all workers.
+
+    The fan-out keeps its state in rows, not in a Celery chord: a chord needs a result backend
+    (which a deployment may run without) and would carry every chunk's SHAP values through it, and
+    a redelivered chunk (acks_late) could fire its callback twice. Here each chunk's values are an
+    evidence blob whose digest is recorded once (audits.jobs), and the last finisher merges.
+    Returns None when the chunks were sent: the merge finishes the job.
+    """
     from audits import explain
 
     schema = job.dataset.schema
     frame = dataset_frame(job.dataset, columns=schema["features"])
     rows = frame.sample(min(len(frame), settings.EXPLAIN_MAX_ROWS), random_state=0) if len(frame) else frame
     predictor = predictor_for(job, frame)
-    label = schema.get("positive_label") if schema["task"] == "binary_classification" else None
+    label = _explained_label(schema)
     try:
         choice = explain.choose_explainer(predictor, class_label=label, background=False)
         background = explain.summarise_background(frame) if choice.needs_background else None
-        body = _explain_in_chunks(job, explain, predictor, rows, choice, background)
-        body["lime"] = _lime(explain, predictor, frame, rows, choice, label, background)
+        if len(rows) > settings.EXPLAIN_CHUNK_ROWS:
+            _fan_out(job, rows, background)
+            _record_explainer(job, explain, predictor, frame, rows, choice, label, background)
+            return None
+        evidence_job_progress(job, done=0, total=len(rows))
+        chunk = explain.shap_chunk(predictor, rows, choice, background)
+        evidence_job_progress(job, done=len(rows), total=len(rows))
+        lime = _lime(explain, predictor, frame, rows, choice, label, background)
     except (explain.ExplanationUnavailable, explain.ExplanationInputError) as exc:
         raise JobInputError(str(exc)) from exc
-    return body, "done" if body["additivity"]["passed"] else "additivity_failed"
+    return _explanation_result(explain, choice.to_dict(), [chunk], rows, lime)
 
 
-def _explain_in_chunks(job, explain, predictor, rows, choice, background) -> dict:
-    chunks, step = [], settings.EXPLAIN_CHUNK_ROWS
-    for start in range(0, max(len(rows), 1), step):
-        chunks.append(explain.shap_chunk(predictor, rows.iloc[start : start + step], choice, background))
-        evidence_job_progress(job, done=min(start + step, len(rows)), total=len(rows))
-    body = {"choice": choice.to_dict(), **explain.merge_shap(chunks, chunks[0].feature_names)}
+def _explained_label(schema: dict):
+    return schema.get("positive_label") if schema["task"] == "binary_classification" else None
+
+
+def _explanation_result(explain, choice: dict, chunks: list, rows: pd.DataFrame, lime) -> tuple[dict, str]:
+    """The same body whether the chunks were explained here or by other workers: chunks in order."""
+    body = {"choice": choice, **explain.merge_shap(chunks, chunks[0].feature_names)}
     values = np.concatenate([chunk.values for chunk in chunks])
+    if len(values) > BEESWARM_MAX_ROWS:
+        shown = np.linspace(0, len(values) - 1, BEESWARM_MAX_ROWS).astype(int)
+        values, rows = values[shown], rows.iloc[shown]
     body["charts"] = {
         "importance": evidence_store.put(explain.importance_bar_png(body["importance"])),
         "beeswarm": evidence_store.put(explain.beeswarm_png(values, rows, chunks[0].feature_names)),
     }
-    return body
+    body["lime"] = lime
+    return body, "done" if body["additivity"]["passed"] else "additivity_failed"
+
+
+def _fan_out(job: EvidenceJob, rows: pd.DataFrame, background: pd.DataFrame | None) -> None:
+    """Chunks with fixed bounds (a rerun keeps those recorded first); the unexplained ones are sent after commit."""
+    step, chunks = settings.EXPLAIN_CHUNK_ROWS, []
+    if not job.chunks.exists():
+        stored_background = _put_frame(background) if background is not None else ""
+        chunks = [
+            EvidenceChunk(
+                job=job,
+                number=number,
+                start=start,
+                stop=min(start + step, len(rows)),
+                rows_sha256=_put_frame(rows.iloc[start : start + step]),
+                background_sha256=stored_background,
+            )
+            for number, start in enumerate(range(0, len(rows), step))
+        ]
+    waiting = [chunk.pk for chunk in evidence_job_chunks_plan(job, chunks=chunks) if not chunk.shap_sha256]
+    if waiting:
+        transaction.on_commit(lambda: _send_chunks(job.pk, waiting))
+
+
+def _send_chunks(job_pk: int, chunk_pks: list[int]) -> None:
+    from celery import group
+
+    from audits.tasks import explain_chunk
+
+    try:
+        group(explain_chunk.si(pk) for pk in chunk_pks).apply_async()
+    except Exception:  # the broker is down: the job stays running and the sweep claims it again
+        log.warning("chunks of evidence job %s could not be sent; the sweep will retry", job_pk, exc_info=True)
+
+
+def _record_explainer(job, explain, predictor, frame, rows, choice, label, background) -> None:
+    """LIME runs in the claiming task while the chunks run elsewhere; its part is recorded once."""
+    if not EvidenceJob.objects.filter(pk=job.pk, explainer_sha256="").exists():
+        return
+    lime = _lime(explain, predictor, frame, rows, choice, label, background)
+    digest = evidence_store.put_json(normalise({"choice": choice.to_dict(), "lime": lime}, "explainer"))
+    evidence_job_explainer_record(job, explainer_sha256=digest)
+
+
+def run_chunk(chunk_pk: int) -> str | None:
+    """One chunk of an explanation, in whichever worker took its message; the last one merges."""
+    chunk = EvidenceChunk.objects.select_related("job__version__model", "job__version__artifact", "job__dataset").get(
+        pk=chunk_pk
+    )
+    job = chunk.job
+    if job.status in (EvidenceJob.Status.SUCCEEDED, EvidenceJob.Status.FAILED):
+        return None  # finished, or failed by another chunk: a late or repeated message changes nothing
+    if not chunk.shap_sha256:
+        digest = _settled(job, f"rows {chunk.start} to {chunk.stop}", lambda: _explain_chunk(job, chunk))
+        if digest is None:
+            return EvidenceJob.Status.FAILED
+        evidence_chunk_record(chunk, shap_sha256=digest)
+    return merge_when_complete(job)
+
+
+def _explain_chunk(job: EvidenceJob, chunk: EvidenceChunk) -> str:
+    from audits import explain
+
+    rows = _get_frame(chunk.rows_sha256)
+    background = _get_frame(chunk.background_sha256) if chunk.background_sha256 else None
+    predictor = _chunk_predictor(job)
+    try:
+        choice = explain.choose_explainer(predictor, class_label=_explained_label(job.dataset.schema))
+        return _put_shap(explain.shap_chunk(predictor, rows, choice, background))
+    except (explain.ExplanationUnavailable, explain.ExplanationInputError) as exc:
+        raise JobInputError(str(exc)) from exc
+
+
+_loaded: dict[str, object] = {}  # the artifact this worker process loaded last, by SHA-256
+
+
+def _chunk_predictor(job: EvidenceJob):
+    """Every chunk checks the artifact's SHA-256; a worker that has loaded those bytes already reuses them
+    (loading a 100-tree forest with skops costs about a second, as much as explaining a chunk)."""
+    artifact = job.version.artifact
+    actual = sha256_file(blob_path(settings.ARTIFACT_ROOT, artifact.sha256))
+    if actual != artifact.sha256:
+        raise ArtifactRejected("digest_mismatch", f"The artifact's SHA-256 is {actual}, not the recorded one.")
+    if artifact.sha256 not in _loaded:
+        _loaded.clear()
+        _loaded[artifact.sha256] = predictor_for(job, pd.DataFrame())
+    return _loaded[artifact.sha256]
+
+
+def merge_when_complete(job: EvidenceJob) -> str | None:
+    """Merges if every part is recorded and no one else has claimed the merge; finishes the job once."""
+    if not evidence_job_merge_claim(job):
+        return None
+    merged = _settled(job, "merging the chunks", lambda: _merged(EvidenceJob.objects.get(pk=job.pk)))
+    if merged is None:
+        return EvidenceJob.Status.FAILED
+    result, verdict = merged
+    return evidence_job_finish(job, result=result, verdict=verdict).status
+
+
+def _merged(job: EvidenceJob) -> tuple[dict, str]:
+    from audits import explain
+
+    chunks = list(job.chunks.order_by("number"))
+    explained = [_get_shap(explain, chunk.shap_sha256) for chunk in chunks]
+    rows = pd.concat([_get_frame(chunk.rows_sha256) for chunk in chunks])
+    part = evidence_store.get_json(job.explainer_sha256)
+    return _explanation_result(explain, part["choice"], explained, rows, part["lime"])
+
+
+def _settled(job: EvidenceJob, step: str, compute):
+    """The step's value, or None once a failure has failed the job (once) with the step named."""
+    try:
+        return compute()
+    except OperationalError:
+        raise  # transient: the task retries with backoff
+    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError) as exc:
+        evidence_job_fail(job, message=f"{step}: {_message(exc)}")
+    except Exception as exc:
+        log.exception("evidence job %s failed in %s", job.pk, step)
+        evidence_job_fail(job, message=f"{step}: {type(exc).__name__}: {exc}")
+    return None
+
+
+def _put_frame(frame: pd.DataFrame) -> str:
+    """Parquet keeps the index labels, dtypes and every float bit, so a chunk sees the rows as sampled."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return evidence_store.put(buffer.getvalue())
+
+
+def _get_frame(digest: str) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(evidence_store.get(digest)))
+
+
+_SHAP_ARRAYS = ("values", "base_values", "model_output")
+
+
+def _put_shap(chunk) -> str:
+    """The arrays as .npy (exact, and read back in milliseconds by the merge), the rest as JSON beside them."""
+    meta = {field.name: getattr(chunk, field.name) for field in dataclasses.fields(chunk)}
+    arrays = {name: meta.pop(name) for name in _SHAP_ARRAYS}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+    return evidence_store.put(buffer.getvalue())
+
+
+def _get_shap(explain, digest: str):
+    with np.load(io.BytesIO(evidence_store.get(digest)), allow_pickle=False) as stored:
+        return explain.ShapChunk(**json.loads(str(stored["meta"])), **{name: stored[name] for name in _SHAP_ARRAYS})
 
 
 def _lime(explain, predictor, frame, rows, choice, label, background) -> dict | None:
