@@ -132,6 +132,17 @@ def _public_name(cls: type) -> str:
 # scikit-learn API models (skops files; XGBoost/LightGBM sklearn wrappers; allowed pickles).
 
 
+def _single_threaded(model: Any) -> Any:
+    """Evidence must be the same numbers every time: a forest predicting on several threads sums
+    its trees' probabilities in whatever order the threads finish, which moves the last bits. The
+    workers scale out by processes and chunks instead."""
+    params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
+    jobs = {name: None for name, value in params.items() if name.split("__")[-1] == "n_jobs" and value not in (None, 1)}
+    if jobs:
+        model.set_params(**jobs)
+    return model
+
+
 class SklearnPredictor(Predictor):
     def __init__(self, model: Any) -> None:
         names = getattr(model, "feature_names_in_", None)
@@ -143,7 +154,7 @@ class SklearnPredictor(Predictor):
             framework_version=getattr(model, "_sklearn_version", None),
         )
         self.kind = type(model).__module__.split(".")[0]
-        self.model = model
+        self.model = _single_threaded(model)
 
     @property
     def has_predict_proba(self) -> bool:

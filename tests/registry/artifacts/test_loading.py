@@ -141,3 +141,22 @@ def test_rows_without_a_recorded_prediction_are_an_error():
     predictor = RecordedPredictions(pd.Series([1, 0], index=[0, 1]))
     with pytest.raises(FeatureMismatch, match="no recorded prediction for 1 rows"):
         predictor.predict(pd.DataFrame(index=[1, 5]))
+
+
+def test_a_forest_saved_to_predict_on_all_cores_predicts_on_one(tmp_path):
+    """Its evidence must be the same numbers every time: threads would sum trees in varying order."""
+    import skops.io
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from tests.registry.artifacts.builders import classification
+
+    X, y = classification()
+    model = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5, n_jobs=-1, random_state=0))
+    model.fit(X, y)
+    path = tmp_path / "forest.skops"
+    skops.io.dump(model, path)
+    predictor = load_predictor(path, "skops", expected_sha256=sha256_file(path), allow_pickle=False)
+    assert predictor.model.get_params()["randomforestclassifier__n_jobs"] is None
+    np.testing.assert_array_equal(predictor.predict(X), model.predict(X))
