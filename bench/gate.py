@@ -1,7 +1,7 @@
 """Gate throughput and latency: wrk (a second process) against gunicorn on PostgreSQL.
 
     DATABASE_URL unused: the benchmark makes its own database `bench_gate` on 127.0.0.1 and drops it.
-    .venv/bin/python -m bench.gate [--duration 20] [--connections 32] [--workers 4]
+    .venv/bin/python -m bench.gate [--duration 20] [--connections 8,16,32] [--workers 4]
 
 Baseline in the same run: GET /api/v1/me/, a trivial endpoint behind the same token authentication.
 Goal (issue): the gate at >= 500 requests/s with p99 <= 50 ms on a 2-core machine. Prints figures, asserts nothing.
@@ -115,11 +115,11 @@ def _serve(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def _wrk(url: str, token: str, args) -> dict:
+def _wrk(url: str, token: str, args, connections: int) -> dict:
     command = [
         "wrk",
         "-t2",
-        f"-c{args.connections}",
+        f"-c{connections}",
         f"-d{args.duration}s",
         "--latency",
         "-H",
@@ -144,7 +144,12 @@ def _wrk(url: str, token: str, args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(c) for c in text.split(",")],
+        default=[8, 16, 32],
+        help="comma-separated: each endpoint is loaded once per count (latency grows with it: Little's law)",
+    )
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -157,7 +162,11 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}/api/v1"
             gate = f"{base}/models/credit-scoring/versions/1.0.0/gate/?stage=production&sha256={sha}"
-            rows = [("trivial GET /me/", _wrk(f"{base}/me/", token, args)), ("gate", _wrk(gate, token, args))]
+            rows = [
+                (name, connections, _wrk(url, token, args, connections))
+                for connections in args.connections
+                for name, url in (("trivial GET /me/", f"{base}/me/"), ("gate", gate))
+            ]
         finally:
             server.terminate()
             server.wait()
@@ -166,19 +175,20 @@ def main() -> None:
 
 
 def _report(rows, args) -> None:
-    print(
-        f"gunicorn workers={args.workers}, wrk connections={args.connections}, {args.duration}s each, "
-        f"{os.cpu_count()} cores"
-    )
-    print(f"{'endpoint':<18} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    for name, r in rows:
-        print(f"{name:<18} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p90']:>8.1f} {r['p99']:>8.1f} {r['errors']:>8}")
-    gate, trivial = rows[1][1], rows[0][1]
-    print(f"gate / trivial throughput: {gate['rps'] / trivial['rps']:.2f}")
-    print(
-        f"goal >= 500 req/s: {'met' if gate['rps'] >= 500 else 'NOT met'}; "
-        f"goal p99 <= 50 ms: {'met' if gate['p99'] <= 50 else 'NOT met'}"
-    )
+    print(f"gunicorn workers={args.workers}, {args.duration}s per line, {os.cpu_count()} cores")
+    print(f"{'endpoint':<18} {'conns':>6} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, connections, r in rows:
+        print(
+            f"{name:<18} {connections:>6} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p90']:>8.1f} {r['p99']:>8.1f} "
+            f"{r['errors']:>8}"
+        )
+    for connections in args.connections:
+        trivial, gate = (r for _, c, r in rows if c == connections)
+        print(
+            f"{connections} connections: gate / trivial throughput {gate['rps'] / trivial['rps']:.2f}; "
+            f"goal >= 500 req/s: {'met' if gate['rps'] >= 500 else 'NOT met'}; "
+            f"goal p99 <= 50 ms: {'met' if gate['p99'] <= 50 else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The CI REST API of the registry and the approval workflow: one class per operation."""
 
+import dataclasses
+import re
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
@@ -455,11 +458,26 @@ class GateApi(APIView):
         summary="May this exact artifact go to this stage? Fails closed.",
     )
     def get(self, request, name, version):
-        query = self.QuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        answer = gate_check(model_name=name, version=version, **query.validated_data)
-        body = self.OutputSerializer(answer).data
-        return Response(body, status=200 if answer.allowed else 409)
+        stage, sha256 = _gate_question(request.query_params)
+        answer = gate_check(model_name=name, version=version, stage=stage, sha256=sha256)
+        # The serializers above describe the schema; the hottest endpoint builds its small body directly.
+        return Response(dataclasses.asdict(answer), status=200 if answer.allowed else 409)
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _gate_question(params) -> tuple[str, str]:
+    """The gate's two query parameters, checked as its QuerySerializer declares them (without building one
+    per request: field copies were a fifth of the gate's time)."""
+    stage, sha256, problems = params.get("stage"), params.get("sha256"), {}
+    if stage not in GATED_STAGES:
+        problems["stage"] = [f"One of: {', '.join(GATED_STAGES)}."]
+    if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
+        problems["sha256"] = ["64 lowercase hex characters."]
+    if problems:
+        raise serializers.ValidationError(problems)
+    return stage, sha256
 
 
 class PolicyListApi(generics.ListAPIView):
