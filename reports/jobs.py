@@ -6,12 +6,15 @@ built as of the request (the row's created_at, and the audit trail up to the rep
 the inputs are those that existed when it was asked for. The PDF is kept under its SHA-256 in REPORT_ROOT.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -24,9 +27,21 @@ from audits.services import actor_for, audit_event_append, object_ref
 from governance.errors import DomainError
 from registry.storage import blob_path, keep
 from reports.models import Report
-from reports.render import RenderedPdf, card_sha256, chart_digests, render_card_pdf, renderer
+
+if TYPE_CHECKING:  # WeasyPrint loads on first use, in the worker that renders, not in every process
+    from reports.render import RenderedPdf
 
 log = logging.getLogger(__name__)
+
+
+def _render():
+    """reports.render, imported when first needed: importing WeasyPrint costs every process that loads
+    this module (the web server, the admin) time and memory it never uses."""
+    from reports import render
+
+    return render
+
+
 Status = Report.Status
 MAX_ATTEMPTS = 3
 COMBINED = Report.Scope.COMBINED
@@ -89,7 +104,7 @@ def report_claim(report_pk: int) -> Report | None:
 
 def chart_bytes(card: dict) -> dict[str, bytes]:
     """The card's charts from the evidence store, each checked against its digest."""
-    return {digest: evidence_store.get(digest) for digest in chart_digests(card)}
+    return {digest: evidence_store.get(digest) for digest in _render().chart_digests(card)}
 
 
 def store_pdf(data: bytes) -> str:
@@ -105,7 +120,7 @@ def store_pdf(data: bytes) -> str:
 
 @transaction.atomic
 def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Report:
-    inputs_sha256 = card_sha256(card)
+    inputs_sha256 = _render().card_sha256(card)
     updated = Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(
         status=Status.SUCCEEDED,
         inputs=card,
@@ -127,7 +142,7 @@ def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Repor
                 "inputs_sha256": inputs_sha256,
                 "pages": rendered.pages,
                 "size": len(rendered.data),
-                "renderer": renderer(),
+                "renderer": _render().renderer(),
             },
         )
     return Report.objects.get(pk=report.pk)
@@ -161,7 +176,7 @@ def report_build_and_render(report: Report) -> tuple[dict, RenderedPdf]:
     card = card_build(
         version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report)
     )
-    return card, render_card_pdf(card, chart_bytes(card))
+    return card, _render().render_card_pdf(card, chart_bytes(card))
 
 
 def report_run(report_pk: int) -> str | None:
@@ -199,7 +214,7 @@ def report_sweep(*, now=None) -> dict:
 def _rerender(report: Report) -> tuple[str, str]:
     """The SHA-256 of the PDF rendered again from the recorded inputs, or "" and why it could not be."""
     try:
-        return render_card_pdf(report.inputs, chart_bytes(report.inputs)).sha256, ""
+        return _render().render_card_pdf(report.inputs, chart_bytes(report.inputs)).sha256, ""
     except Exception as exc:  # a missing or altered chart is itself the finding
         return "", f"{type(exc).__name__}: {exc}"
 
@@ -241,8 +256,8 @@ def report_rederive(*, report: Report, user) -> Report:
             "rederived_sha256": digest or None,
             "match": matches,
             "inputs_sha256": report.inputs_sha256,
-            "inputs_match": card_sha256(report.inputs) == report.inputs_sha256,
-            "renderer": renderer(),
+            "inputs_match": _render().card_sha256(report.inputs) == report.inputs_sha256,
+            "renderer": _render().renderer(),
         }
         if problem:
             data["error"] = problem[:500]

@@ -15,7 +15,6 @@ from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from registry.selectors import version_get
 from reports import jobs
 from reports.models import Report
-from reports.render import card_bytes
 
 CanRequestReport = require_roles(roles.COMPLIANCE_OFFICER, roles.CI)
 # CI pipelines poll the state of the reports they request; the contents are for officers and auditors.
@@ -105,7 +104,7 @@ class ReportEvidenceApi(APIView):
     )
     def get(self, request, pk):
         report = jobs.report_download(report=_report(pk), user=request.user, via="api", what="card")
-        return HttpResponse(card_bytes(report.inputs), content_type="application/json")
+        return HttpResponse(_card_bytes(report.inputs), content_type="application/json")
 
 
 class ReportRederiveApi(APIView):
@@ -128,3 +127,9 @@ report_urlpatterns = [
     path("reports/<int:pk>/evidence/", ReportEvidenceApi.as_view(), name="report-evidence"),
     path("reports/<int:pk>/rederive/", ReportRederiveApi.as_view(), name="report-rederive"),
 ]
+
+
+def _card_bytes(card: dict) -> bytes:
+    from reports.render import card_bytes  # WeasyPrint is loaded only where a card is rendered or read
+
+    return card_bytes(card)
