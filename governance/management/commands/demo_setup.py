@@ -56,6 +56,7 @@ class Command(BaseCommand):
         from registry.approvals import approval_request_submit
         from registry.models import RegisteredModel
         from registry.services import dataset_register, model_register, model_version_register
+        from reports.jobs import report_request
 
         if RegisteredModel.objects.filter(name="demo-credit-scoring").exists():
             return
@@ -96,7 +97,12 @@ class Command(BaseCommand):
                     sample_dataset=dataset,
                 )
         approval_request_submit(version=version, target_stage="production", user=user, justification="Demo")
+        # The evidence jobs ran in-process above; the GDPR model card is rendered from their results.
+        report = report_request(version=version, scope="gdpr", user=user)
         self.stdout.write("  demo-credit-scoring 1.0.0 registered, awaiting approval for production")
+        self.stdout.write(
+            f"  its GDPR model card: report {report.pk} (admin: Reports; API: /api/v1/reports/{report.pk}/pdf/)"
+        )
 
 
 def _applicants() -> pd.DataFrame:
