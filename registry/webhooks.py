@@ -10,7 +10,7 @@ import urllib.request
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from registry.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -30,11 +30,21 @@ def matches(patterns: list[str], action: str) -> bool:
 def fan_out(action: str):
     """The after_append hook: finds the subscribers before the chain is locked and returns the
     function that writes their deliveries (the outbox) once the event exists, or None."""
-    active = WebhookSubscription.objects.filter(active=True).values_list("pk", "event_types")
-    subscribers = [pk for pk, patterns in active if matches(patterns, action)]
+    with connection.cursor() as cursor:
+        # Every audit event runs this: one plain statement, no ORM query to compile each time.
+        cursor.execute(_ACTIVE_SQL)
+        active = cursor.fetchall()
+    subscribers = [pk for pk, patterns in active if matches(_json(patterns), action)]
     if not subscribers:
         return None
     return lambda event: _write_deliveries(event, subscribers)
+
+
+_ACTIVE_SQL = f"SELECT id, event_types FROM {WebhookSubscription._meta.db_table} WHERE active"  # noqa: S608
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str | bytes) else value  # SQLite keeps JSON as text
 
 
 def _write_deliveries(event, subscribers: list[int]) -> None:
