@@ -5,22 +5,17 @@ sweep (Celery beat) enqueues it later, so a request is never lost. Workers claim
 conditional UPDATE, so a redelivered message (acks_late) cannot run it twice.
 """
 
-import logging
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from audits.ledger.hashing import canonical, normalise, sha256_hex
 from audits.models import EvidenceChunk, EvidenceJob
 from audits.services import audit_event_append, object_ref
 from governance.errors import DomainError
+from governance.rowjobs import row_claim, row_enqueue, row_sweep
 
-log = logging.getLogger(__name__)
 Status = EvidenceJob.Status
-MAX_ATTEMPTS = 3
 
 
 def _check_inputs(kind: str, version, dataset, reference) -> None:
@@ -115,23 +110,14 @@ def _digests(job: EvidenceJob) -> dict:
 def enqueue(job_pk: int) -> bool:
     from audits.tasks import run_evidence_job
 
-    try:
-        run_evidence_job.delay(job_pk)
-    except Exception:  # the broker is down: the row stays un-enqueued and the sweep retries
-        log.warning("evidence job %s could not be enqueued; the sweep will retry", job_pk, exc_info=True)
-        return False
-    EvidenceJob.objects.filter(pk=job_pk, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
-    return True
+    return row_enqueue(EvidenceJob, job_pk, run_evidence_job.delay)
 
 
 def evidence_job_claim(job_pk: int) -> EvidenceJob | None:
-    claimed = EvidenceJob.objects.filter(pk=job_pk, status=Status.QUEUED).update(
-        status=Status.RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    return (
-        EvidenceJob.objects.select_related("version__model", "version__artifact", "dataset", "reference").get(pk=job_pk)
-        if claimed
-        else None
+    if not row_claim(EvidenceJob, job_pk):
+        return None
+    return EvidenceJob.objects.select_related("version__model", "version__artifact", "dataset", "reference").get(
+        pk=job_pk
     )
 
 
@@ -259,18 +245,5 @@ def evidence_job_fail(job: EvidenceJob, *, message: str) -> EvidenceJob:
 
 def evidence_sweep(*, now=None) -> dict:
     """Beat: enqueue jobs the broker never got; requeue or fail jobs whose worker died."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    dead = list(
-        EvidenceJob.objects.filter(status=Status.RUNNING, claimed_at__lt=stale).select_related(
-            "version__model", "dataset", "reference"
-        )
-    )
-    for job in dead:
-        if job.attempts >= MAX_ATTEMPTS:
-            evidence_job_fail(job, message=f"the worker running this job died {job.attempts} times")
-        else:
-            EvidenceJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.QUEUED, enqueued_at=None)
-    lost = EvidenceJob.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale), status=Status.QUEUED)
-    sent = sum(enqueue(pk) for pk in lost.values_list("pk", flat=True))
-    return {"requeued_or_failed": len(dead), "enqueued": sent}
+    related = ("version__model", "dataset", "reference")
+    return row_sweep(EvidenceJob, enqueue=enqueue, fail=evidence_job_fail, related=related, now=now)

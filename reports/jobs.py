@@ -12,19 +12,18 @@ import hashlib
 import logging
 import os
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from audits import evidence_store
 from audits.models import AuditEvent
 from audits.services import actor_for, audit_event_append, object_ref
 from governance.errors import DomainError
+from governance.rowjobs import row_claim, row_enqueue, row_sweep
 from registry.storage import blob_path, keep
 from reports.models import Report
 
@@ -43,7 +42,6 @@ def _render():
 
 
 Status = Report.Status
-MAX_ATTEMPTS = 3
 COMBINED = Report.Scope.COMBINED
 
 
@@ -86,20 +84,13 @@ def report_request(*, version, scope: str, user) -> Report:
 def enqueue(report_pk: int) -> bool:
     from reports.tasks import render_report
 
-    try:
-        render_report.delay(report_pk)
-    except Exception:  # the broker is down: the row stays un-enqueued and the sweep retries
-        log.warning("report %s could not be enqueued; the sweep will retry", report_pk, exc_info=True)
-        return False
-    Report.objects.filter(pk=report_pk, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
-    return True
+    return row_enqueue(Report, report_pk, render_report.delay)
 
 
 def report_claim(report_pk: int) -> Report | None:
-    claimed = Report.objects.filter(pk=report_pk, status=Status.QUEUED).update(
-        status=Status.RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    return Report.objects.select_related("version__model", "version__artifact").get(pk=report_pk) if claimed else None
+    if not row_claim(Report, report_pk):
+        return None
+    return Report.objects.select_related("version__model", "version__artifact").get(pk=report_pk)
 
 
 def chart_bytes(card: dict) -> dict[str, bytes]:
@@ -198,17 +189,7 @@ def report_run(report_pk: int) -> str | None:
 
 def report_sweep(*, now=None) -> dict:
     """Beat: enqueue reports the broker never got; requeue or fail reports whose worker died."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    dead = list(Report.objects.filter(status=Status.RUNNING, claimed_at__lt=stale).select_related("version__model"))
-    for report in dead:
-        if report.attempts >= MAX_ATTEMPTS:
-            report_fail(report, message=f"the worker rendering this report died {report.attempts} times")
-        else:
-            Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(status=Status.QUEUED, enqueued_at=None)
-    lost = Report.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale), status=Status.QUEUED)
-    sent = sum(enqueue(pk) for pk in lost.values_list("pk", flat=True))
-    return {"requeued_or_failed": len(dead), "enqueued": sent}
+    return row_sweep(Report, enqueue=enqueue, fail=report_fail, related=("version__model",), now=now)
 
 
 def _rerender(report: Report) -> tuple[str, str]:
