@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/14
 EMBEDDED_ENV := env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND -u SECRET_KEY -u DEBUG
 SERVICE_ENV := env DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-	SECRET_KEY=test-only-not-a-secret-$(shell echo $$PPID) DEBUG=false
+	SECRET_KEY=test-only-not-a-secret-$(shell echo $$PPID) DEBUG=false VERITY_TEST_PASS=services
 PYTEST_ARGS ?=
 
 .PHONY: demo test test-embedded test-services lint serve

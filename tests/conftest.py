@@ -23,6 +23,26 @@ from governance.services import service_account_create
 from tests.factories import UserFactory
 from tests.services import reachable, require
 
+# What makes a test touch the database, the broker or a worker (the closure of its fixtures, or a mark).
+SERVICE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+SERVICE_MARKS = ("django_db", "postgres", "redis", "worker")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The second pass of `make test` (VERITY_TEST_PASS=services) exists to run on PostgreSQL, Redis and
+    real workers what touches them; pure computations (hashing, metrics, explainers, parsing) already ran
+    in the first pass, with the same code, and are not run twice."""
+    if os.environ.get("VERITY_TEST_PASS") != "services":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (keep if uses or any(item.get_closest_marker(m) for m in SERVICE_MARKS) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.registry_fixtures"]
 
