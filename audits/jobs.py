@@ -13,7 +13,7 @@ from audits.ledger.hashing import canonical, normalise, sha256_hex
 from audits.models import EvidenceChunk, EvidenceJob
 from audits.services import audit_event_append, object_ref
 from governance.errors import DomainError
-from governance.rowjobs import row_claim, row_enqueue, row_sweep
+from governance.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
 
 Status = EvidenceJob.Status
 
@@ -228,12 +228,7 @@ def _drift_alert(job: EvidenceJob, result: dict, digest: str) -> None:
 
 @transaction.atomic
 def evidence_job_fail(job: EvidenceJob, *, message: str) -> EvidenceJob:
-    updated = (
-        EvidenceJob.objects.filter(pk=job.pk)
-        .exclude(status__in=[Status.SUCCEEDED, Status.FAILED])
-        .update(status=Status.FAILED, error=message[:5000], finished_at=timezone.now())
-    )
-    if updated:
+    if row_fail(EvidenceJob, job.pk, message=message):
         audit_event_append(
             actor="system",
             action="evidence.failed",

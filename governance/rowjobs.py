@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
-QUEUED, RUNNING = "queued", "running"
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 MAX_ATTEMPTS = 3
 
 
@@ -34,6 +34,16 @@ def row_claim(model, pk: int) -> bool:
         status=RUNNING, claimed_at=timezone.now(), attempts=F("attempts") + 1
     )
     return bool(claimed)
+
+
+def row_fail(model, pk: int, *, message: str) -> bool:
+    """Fails a row that has not finished; True only for the caller whose update recorded the failure."""
+    updated = (
+        model.objects.filter(pk=pk)
+        .exclude(status__in=[SUCCEEDED, FAILED])
+        .update(status=FAILED, error=message[:5000], finished_at=timezone.now())
+    )
+    return bool(updated)
 
 
 def row_sweep(model, *, enqueue: Callable[[int], bool], fail: Callable, related: tuple[str, ...], now=None) -> dict:

@@ -23,7 +23,7 @@ from audits import evidence_store
 from audits.models import AuditEvent
 from audits.services import actor_for, audit_event_append, object_ref
 from governance.errors import DomainError
-from governance.rowjobs import row_claim, row_enqueue, row_sweep
+from governance.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
 from registry.storage import blob_path, keep
 from reports.models import Report
 
@@ -141,12 +141,7 @@ def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Repor
 
 @transaction.atomic
 def report_fail(report: Report, *, message: str) -> Report:
-    updated = (
-        Report.objects.filter(pk=report.pk)
-        .exclude(status__in=[Status.SUCCEEDED, Status.FAILED])
-        .update(status=Status.FAILED, error=message[:5000], finished_at=timezone.now())
-    )
-    if updated:
+    if row_fail(Report, report.pk, message=message):
         audit_event_append(
             actor="system",
             action="report.failed",
