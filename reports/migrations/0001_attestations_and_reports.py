@@ -6,63 +6,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('registry', '0004_policy_thresholds_and_waivers'),
+        ("registry", "0004_policy_thresholds_and_waivers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Attestation',
+            name="Attestation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('framework', models.CharField(max_length=20)),
-                ('item_id', models.CharField(max_length=40)),
-                ('checklist_version', models.CharField(max_length=20)),
-                ('answer', models.CharField(choices=[('met', 'Met'), ('not_met', 'Not Met'), ('not_applicable', 'Not Applicable')], max_length=20)),
-                ('statement', models.TextField()),
-                ('statement_sha256', models.CharField(max_length=64)),
-                ('attachments', models.JSONField(default=list)),
-                ('answered_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('superseded_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attestations', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("framework", models.CharField(max_length=20)),
+                ("item_id", models.CharField(max_length=40)),
+                ("checklist_version", models.CharField(max_length=20)),
+                (
+                    "answer",
+                    models.CharField(
+                        choices=[("met", "Met"), ("not_met", "Not Met"), ("not_applicable", "Not Applicable")],
+                        max_length=20,
+                    ),
+                ),
+                ("statement", models.TextField()),
+                ("statement_sha256", models.CharField(max_length=64)),
+                ("attachments", models.JSONField(default=list)),
+                ("answered_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("superseded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attestations",
+                        to="registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-answered_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('superseded_at__isnull', True)), fields=('version', 'framework', 'item_id'), name='attestation_one_current_per_item')],
+                "ordering": ["-answered_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("superseded_at__isnull", True)),
+                        fields=("version", "framework", "item_id"),
+                        name="attestation_one_current_per_item",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('gdpr', 'Gdpr'), ('ccpa', 'Ccpa'), ('hipaa', 'Hipaa'), ('eu_ai_act', 'Eu Ai Act'), ('combined', 'Combined')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('requested_by', models.CharField(max_length=150)),
-                ('inputs', models.JSONField(blank=True, null=True)),
-                ('inputs_sha256', models.CharField(blank=True, max_length=64)),
-                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
-                ('pdf_size', models.BigIntegerField(blank=True, null=True)),
-                ('pages', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('rederived_at', models.DateTimeField(blank=True, null=True)),
-                ('rederived_sha256', models.CharField(blank=True, max_length=64)),
-                ('rederive_matches', models.BooleanField(blank=True, null=True)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='registry.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("gdpr", "Gdpr"),
+                            ("ccpa", "Ccpa"),
+                            ("hipaa", "Hipaa"),
+                            ("eu_ai_act", "Eu Ai Act"),
+                            ("combined", "Combined"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("requested_by", models.CharField(max_length=150)),
+                ("inputs", models.JSONField(blank=True, null=True)),
+                ("inputs_sha256", models.CharField(blank=True, max_length=64)),
+                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
+                ("pdf_size", models.BigIntegerField(blank=True, null=True)),
+                ("pages", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("rederived_at", models.DateTimeField(blank=True, null=True)),
+                ("rederived_sha256", models.CharField(blank=True, max_length=64)),
+                ("rederive_matches", models.BooleanField(blank=True, null=True)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reports", to="registry.modelversion"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('status', 'succeeded'), _negated=True), models.Q(('pdf_sha256', ''), _negated=True), _connector='OR'), name='report_succeeded_has_pdf')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "succeeded"), _negated=True),
+                            models.Q(("pdf_sha256", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="report_succeeded_has_pdf",
+                    )
+                ],
             },
         ),
     ]
