@@ -2,10 +2,13 @@
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 from django.db import connection, transaction
 
 from audits.keys import signing_key
+from audits.ledger.fastjson import parse_record
 from audits.ledger.hashing import join_line
 from audits.ledger.verify import ChainVerifier, VerifyResult
 from audits.models import AuditEvent, Checkpoint
@@ -36,9 +39,25 @@ def _binary_chain(from_seq: int, to_seq: int | None) -> Iterator[tuple[bytes, st
     with transaction.atomic(using=connection.alias):
         connection.ensure_connection()
         with connection.connection.cursor(name=f"audit_chain_{id(object())}", binary=True) as cursor:
-            cursor.itersize = CHUNK
             cursor.execute(_CHAIN_SQL, [from_seq, MAX_SEQ if to_seq is None else to_seq])
-            yield from cursor
+            yield from _fetched_ahead(cursor)
+
+
+def _fetched_ahead(cursor) -> Iterator[tuple[bytes, str]]:
+    """Rows of a named cursor, the next batch fetched in a thread while the caller checks this one.
+
+    Most of a fetch is waiting for the server to read and send the rows, and psycopg waits without
+    holding the interpreter lock: the server's work overlaps the verifier's instead of adding to it.
+    The cursor is used by one thread at a time, and the fetch in flight ends before the cursor closes.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-fetch") as fetcher:
+        pending = fetcher.submit(cursor.fetchmany, CHUNK)
+        try:
+            while batch := pending.result():
+                pending = fetcher.submit(cursor.fetchmany, CHUNK)
+                yield from batch
+        finally:
+            pending.cancel()
 
 
 def stored_checkpoints() -> list[tuple[dict, str]]:
@@ -49,11 +68,11 @@ def stored_checkpoints() -> list[tuple[dict, str]]:
 
 def audit_trail_verify() -> VerifyResult:
     """Verifies every stored event and every stored checkpoint against the service's key."""
-    verifier = ChainVerifier(checkpoints=stored_checkpoints(), public_key=signing_key().public_key())
-    for body, digest in stored_chain():
-        verifier.feed(body, digest)
-        if verifier.failed:
-            break
+    verifier = ChainVerifier(
+        checkpoints=stored_checkpoints(), public_key=signing_key().public_key(), parse=parse_record
+    )
+    with closing(stored_chain()) as events:
+        verifier.feed_many(events)
     return verifier.result()
 
 

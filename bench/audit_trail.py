@@ -14,8 +14,10 @@ trigger. Without AUDIT_SIGNING_KEY_FILE a throwaway checkpoint key is made for t
 Every figure comes with a baseline measured in the same run; nothing here asserts a time:
 1. appends/s of audit_event_append with 1, 8 and 32 threads, against a plain INSERT of the same
    row shape after the same per-row work (seal), with no lock and no chain;
-2. verification of generated chains, from the database, from bodies already in memory, and from
-   an exported JSON Lines file;
+2. verification of generated chains: from the database (audit_trail_verify, as the service does
+   it: orjson, the next batch fetched while this one is checked), from bodies already in memory
+   (the verifier alone, once with the standalone verifier's standard-library parser and once with
+   the service's), and from an exported JSON Lines file (the standalone verifier);
 3. peak memory of verification, each figure from a fresh process, to show whether it grows with N.
 
 Service modules that touch Django models are imported inside functions: this module is loaded
@@ -67,7 +69,7 @@ ACTOR = "service:bench"
 ACTIONS = ("registry.version.submitted", "registry.version.approved", "reports.evidence.attached")
 COPY_SQL = "COPY audits_auditevent (seq, ts, actor, action, object_ref, prev, hash, body) FROM STDIN"
 PROFILE_LINES = 14
-VERIFY_PATHS = ("database", "in memory", "export file")
+VERIFY_PATHS = ("database", "memory, stdlib", "memory, orjson", "export file")
 
 Row = tuple[int, datetime, str, str, str, str, str, bytes]
 Append = Callable[[int, int], None]
@@ -543,12 +545,14 @@ def _verify_timings(
 
 
 def _verify_runs(in_memory: list[tuple[bytes, str]], trail: Path) -> dict[str, Callable[[], VerifyResult]]:
-    """The three verification paths, keyed as in VERIFY_PATHS."""
+    """The verification paths, keyed as in VERIFY_PATHS."""
+    from audits.ledger.fastjson import parse_record
     from audits.selectors import audit_trail_verify
 
     return {
         "database": audit_trail_verify,
-        "in memory": lambda: _verify_in_memory(in_memory),
+        "memory, stdlib": lambda: _verify_in_memory(in_memory),
+        "memory, orjson": lambda: _verify_in_memory(in_memory, parse_record),
         "export file": lambda: _verify_file(trail),
     }
 
@@ -559,10 +563,9 @@ def _checked(size: int, seconds: float, result: VerifyResult) -> float:
     return seconds
 
 
-def _verify_in_memory(records: list[tuple[bytes, str]]) -> VerifyResult:
-    verifier = ChainVerifier()
-    for body, digest in records:
-        verifier.feed(body, digest)
+def _verify_in_memory(records: list[tuple[bytes, str]], parse: Callable[[bytes], Any] | None = None) -> VerifyResult:
+    verifier = ChainVerifier() if parse is None else ChainVerifier(parse=parse)
+    verifier.feed_many(records)
     return verifier.result()
 
 

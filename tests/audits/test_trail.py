@@ -230,3 +230,19 @@ def test_the_same_event_serialises_to_the_same_bytes_in_another_process():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == bytes(event.body)
+
+
+def test_verification_reads_the_chain_in_batches_and_stops_cleanly(monkeypatch):
+    # Batches of 2 make the database path fetch ahead several times and stop in the middle of one.
+    monkeypatch.setattr("audits.selectors.CHUNK", 2)
+    _append(7)
+    assert audit_trail_verify().size == 7
+    body = record(5)
+    body["data"]["index"] = 99
+    rewrite(5, body, rehash=False)
+    with transaction.atomic():
+        result = audit_trail_verify()
+        assert (result.ok, result.bad_seq, result.code) == (False, 5, "hash_mismatch")
+        # The caller's transaction and connection are still usable after the early stop.
+        assert AuditEvent.objects.count() == 7
+    assert [json.loads(body)["seq"] for body, _ in stored_chain(from_seq=3)] == [3, 4, 5, 6, 7]
