@@ -2,9 +2,9 @@
 
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
+import psycopg
 from django.db import connection, transaction
 
 from audits.keys import signing_key
@@ -13,7 +13,7 @@ from audits.ledger.hashing import join_line
 from audits.ledger.verify import ChainVerifier, VerifyResult
 from audits.models import AuditEvent, Checkpoint
 
-CHUNK = 5000
+CHUNK = 1000
 MAX_SEQ = 2**63 - 1
 
 
@@ -32,32 +32,19 @@ _CHAIN_SQL = "SELECT body, hash FROM audits_auditevent WHERE seq >= %s AND seq <
 
 
 def _binary_chain(from_seq: int, to_seq: int | None) -> Iterator[tuple[bytes, str]]:
-    """A server-side cursor in binary format: bodies arrive as bytes, not as hex text to decode,
-    which is most of the cost of reading a million events through the ORM."""
-    # A named cursor lives in a transaction; inside a caller's, a savepoint keeps an early close
-    # of this generator (a verification stopping at a bad event) from dooming the caller's work.
+    """One query whose rows stream in chunks, in binary: bodies arrive as bytes rather than hex text,
+    and the server sends the next rows while the verifier checks these, without a round trip per batch
+    (a named cursor's FETCHes took twice as long for a million events)."""
+    # Chunks need libpq 17 (the binary wheel brings its own); older ones stream a row at a time.
+    size = CHUNK if psycopg.capabilities.has_stream_chunked() else 1
+    # Closing this generator early (a verification stopping at a bad event) cancels the query, which
+    # fails the transaction: the savepoint keeps that from dooming a caller's work.
     with transaction.atomic(using=connection.alias):
         connection.ensure_connection()
-        with connection.connection.cursor(name=f"audit_chain_{id(object())}", binary=True) as cursor:
-            cursor.execute(_CHAIN_SQL, [from_seq, MAX_SEQ if to_seq is None else to_seq])
-            yield from _fetched_ahead(cursor)
-
-
-def _fetched_ahead(cursor) -> Iterator[tuple[bytes, str]]:
-    """Rows of a named cursor, the next batch fetched in a thread while the caller checks this one.
-
-    Most of a fetch is waiting for the server to read and send the rows, and psycopg waits without
-    holding the interpreter lock: the server's work overlaps the verifier's instead of adding to it.
-    The cursor is used by one thread at a time, and the fetch in flight ends before the cursor closes.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-fetch") as fetcher:
-        pending = fetcher.submit(cursor.fetchmany, CHUNK)
-        try:
-            while batch := pending.result():
-                pending = fetcher.submit(cursor.fetchmany, CHUNK)
-                yield from batch
-        finally:
-            pending.cancel()
+        # Django's cursors bind parameters client-side, which rules out binary results.
+        with psycopg.Cursor(connection.connection) as cursor:
+            params = [from_seq, MAX_SEQ if to_seq is None else to_seq]
+            yield from cursor.stream(_CHAIN_SQL, params, binary=True, size=size)
 
 
 def stored_checkpoints() -> list[tuple[dict, str]]:
