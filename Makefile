@@ -9,6 +9,9 @@ EMBEDDED_ENV := env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEN
 SERVICE_ENV := env DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	SECRET_KEY=test-only-not-a-secret-$(shell echo $$PPID) DEBUG=false VERITY_TEST_PASS=services
 PYTEST_ARGS ?=
+# Test processes per pass (pytest-xdist); each has its own test database, storage folder and worker queue.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo test test-embedded test-services lint serve
 
@@ -36,13 +39,13 @@ demo: $(VENV)/.runtime
 test: test-embedded test-services
 
 test-embedded: $(VENV)/.dev
-	$(EMBEDDED_ENV) $(BIN)/python -m pytest -m "not postgres and not redis and not worker" $(PYTEST_ARGS)
+	$(EMBEDDED_ENV) $(BIN)/python -m pytest $(XDIST) -m "not postgres and not redis and not worker" $(PYTEST_ARGS)
 
 test-services: $(VENV)/.dev
 	@$(SERVICE_ENV) $(BIN)/python -m tests.services; rc=$$?; \
 	if [ $$rc -eq 3 ]; then echo "Skipping the PostgreSQL/Redis pass: services not reachable (CI=true makes this fail)."; exit 0; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	$(SERVICE_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(SERVICE_ENV) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
