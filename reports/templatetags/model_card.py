@@ -76,6 +76,12 @@ def pointer(value) -> str:
 
 
 @register.filter
+def pointer_lines(pointers) -> str:
+    """Evidence pointers one to a line, for a cell styled white-space: pre-line (no element per pointer)."""
+    return "\n".join(pointer(p) for p in pointers)
+
+
+@register.filter
 def status_class(value) -> str:
     return {
         "passed": "ok",
@@ -101,14 +107,16 @@ def status_class(value) -> str:
 
 @register.filter
 def interval_lines(estimate) -> str:
-    """The same on two lines (value, then interval), for tables with many columns."""
+    """The same on two lines (value, then interval), for tables with many columns. The interval's span starts
+    with a line feed that its style keeps (white-space: pre-line): a <br> would be one more element to style
+    and lay out in every cell of the fairness tables."""
     if not estimate:
         return DASH
     low, high = estimate.get("ci") or [None, None]
     shown = escape(_number(estimate.get("value")))
     if low is None or high is None:
         return shown
-    return mark_safe(f'{shown}<br><span class="ci">[{escape(_number(low))}, {escape(_number(high))}]</span>')  # noqa: S308
+    return mark_safe(f'{shown}<span class="ci">\n[{escape(_number(low))}, {escape(_number(high))}]</span>')  # noqa: S308
 
 
 @register.filter

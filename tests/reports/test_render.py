@@ -11,7 +11,7 @@ from audits.ledger.hashing import canonical
 from reports.card import card_build
 from reports.jobs import chart_bytes
 from reports.render import ATTACHMENT_NAME, RenderError, _ChartFetcher, card_sha256, render_card_pdf
-from reports.templatetags.model_card import interval, interval_lines, num, pointer
+from reports.templatetags.model_card import interval, interval_lines, num, pointer, pointer_lines
 from tests.reports.card_fixtures import embedded_card, evidenced, pdf_reader, pdf_text  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +87,9 @@ def test_rendering_fetches_nothing_but_the_charts_it_was_handed():
 def test_numbers_and_pointers_are_formatted_for_reading():
     assert interval({"value": 0.32820, "ci": [0.2628, 0.3950]}) == "0.328 [0.263, 0.395]"
     assert interval({"value": 0.5, "ci": [None, None]}) == "0.500"
-    assert "<br>" in interval_lines({"value": 1.0, "ci": [0.5, 1.5]})
+    assert interval_lines({"value": 1.0, "ci": [0.5, 1.5]}) == '1.000<span class="ci">\n[0.500, 1.500]</span>'
     assert num(None) == "\u2014" and num(12345) == "12,345" and num(1.5e-15) == "1.5e-15"
     assert pointer({"kind": "audit_event", "seq": 7, "hash": "ab" * 32}) == f"event #7 {'ab' * 8}\u2026"
+    assert pointer_lines([{"kind": "audit_event", "seq": 7, "hash": "ab" * 32}, {"kind": "waiver", "id": 2}]) == (
+        f"event #7 {'ab' * 8}\u2026\nwaiver 2"
+    )
