@@ -10,8 +10,10 @@ SERVICE_ENV := env DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BR
 	SECRET_KEY=test-only-not-a-secret-$(shell echo $$PPID) DEBUG=false VERITY_TEST_PASS=services
 PYTEST_ARGS ?=
 # Test processes per pass (pytest-xdist); each has its own test database, storage folder and worker queue.
+# Tests are handed out one by one in pytest-django's order, so that in every process the tests that
+# flush the database (transactional ones) still come after those that need the migrations' rows.
 TEST_WORKERS ?= auto
-XDIST := -n $(TEST_WORKERS) --dist loadfile
+XDIST := -n $(TEST_WORKERS) --dist load
 
 .PHONY: demo test test-embedded test-services lint serve
 
