@@ -14,6 +14,9 @@ PYTEST_ARGS ?=
 # flush the database (transactional ones) still come after those that need the migrations' rows.
 TEST_WORKERS ?= auto
 XDIST := -n $(TEST_WORKERS) --dist load
+# One thread per test process for OpenMP/BLAS (XGBoost, LightGBM, NumPy): the processes fill the cores,
+# and threads spinning on a core another process needs only slow both down.
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: demo test test-embedded test-services lint serve
 
@@ -41,13 +44,13 @@ demo: $(VENV)/.runtime
 test: test-embedded test-services
 
 test-embedded: $(VENV)/.dev
-	$(EMBEDDED_ENV) $(BIN)/python -m pytest $(XDIST) -m "not postgres and not redis and not worker" $(PYTEST_ARGS)
+	$(EMBEDDED_ENV) $(ONE_THREAD) $(BIN)/python -m pytest $(XDIST) -m "not postgres and not redis and not worker" $(PYTEST_ARGS)
 
 test-services: $(VENV)/.dev
 	@$(SERVICE_ENV) $(BIN)/python -m tests.services; rc=$$?; \
 	if [ $$rc -eq 3 ]; then echo "Skipping the PostgreSQL/Redis pass: services not reachable (CI=true makes this fail)."; exit 0; fi; \
 	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	$(SERVICE_ENV) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(SERVICE_ENV) $(ONE_THREAD) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
