@@ -1,5 +1,6 @@
 """The card rendered by WeasyPrint to PDF/A-3b and read back with pypdf: pages, text, the embedded card, XMP."""
 
+import gc
 import json
 import re
 from datetime import datetime
@@ -10,7 +11,14 @@ from weasyprint.urls import FatalURLFetchingError
 from audits.ledger.hashing import canonical
 from reports.card import card_build
 from reports.jobs import chart_bytes
-from reports.render import ATTACHMENT_NAME, RenderError, _ChartFetcher, card_sha256, render_card_pdf
+from reports.render import (
+    ATTACHMENT_NAME,
+    RenderError,
+    _ChartFetcher,
+    _collector_paused,
+    card_sha256,
+    render_card_pdf,
+)
 from reports.templatetags.model_card import interval, interval_lines, num, pointer, pointer_lines
 from tests.reports.card_fixtures import embedded_card, evidenced, pdf_reader, pdf_text  # noqa: F401
 
@@ -82,6 +90,23 @@ def test_rendering_fetches_nothing_but_the_charts_it_was_handed():
     for url in ("https://example.com/x.png", "file:///etc/passwd", "evidence:" + "cd" * 32):
         with pytest.raises(FatalURLFetchingError):
             fetcher.fetch(url)
+
+
+def test_the_cycle_collector_waits_for_the_last_rendering_and_resumes_only_if_it_ran():
+    assert gc.isenabled()
+    with pytest.raises(RenderError), _collector_paused:
+        with _collector_paused:
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # another rendering is still under way
+        raise RenderError("a rendering that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused:
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_numbers_and_pointers_are_formatted_for_reading():
