@@ -4,11 +4,15 @@ import gc
 import json
 import re
 from datetime import datetime
+from importlib.resources import files
 
 import pytest
+import weasyprint
+from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
 from audits.ledger.hashing import canonical
+from reports import render
 from reports.card import card_build
 from reports.jobs import chart_bytes
 from reports.render import (
@@ -17,6 +21,7 @@ from reports.render import (
     _ChartFetcher,
     _collector_paused,
     card_sha256,
+    card_user_agent_css,
     render_card_pdf,
 )
 from reports.templatetags.model_card import interval, interval_lines, num, pointer, pointer_lines
@@ -73,6 +78,24 @@ def test_the_same_card_gives_the_same_bytes_whatever_its_key_order(card):
     assert render_card_pdf(reordered, charts).sha256 == first.sha256
     changed = {**card, "intended_use": {"intended": "Something else", "out_of_scope": ""}}
     assert render_card_pdf(changed, charts).sha256 != first.sha256
+
+
+def test_the_lighter_user_agent_stylesheet_drops_six_rules_and_changes_no_byte(card, monkeypatch):
+    stock = (files(weasyprint.css) / "html5_ua.css").read_text("utf-8").splitlines()
+    dropped = [line for line in stock if line not in card_user_agent_css().splitlines()]
+    assert [line.split()[0] for line in dropped] == [
+        "::marker",
+        "::footnote-call",
+        "::footnote-marker",
+        "::note-call",
+        "::note-marker",
+        "::note-callback",
+    ]
+    assert card["limitations"]["computed"]  # a list, so the <li> marker is drawn too
+    charts = chart_bytes(card)
+    lighter = render_card_pdf(card, charts)
+    monkeypatch.setattr(render, "_CardHTML", HTML)
+    assert render_card_pdf(card, charts).sha256 == lighter.sha256
 
 
 def test_charts_are_checked_against_their_digests(card):
