@@ -57,7 +57,7 @@ from django.db import connection, connections, transaction
 from psycopg import sql
 
 from audits.ledger.hashing import GENESIS_PREV, seal
-from audits.ledger.verify import ChainVerifier, VerifyResult, verify_lines
+from audits.ledger.verify import ChainVerifier, VerifyResult, parse_json, verify_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GOAL_RATIO, GOAL_WRITERS = 0.5, 8
@@ -563,8 +563,8 @@ def _checked(size: int, seconds: float, result: VerifyResult) -> float:
     return seconds
 
 
-def _verify_in_memory(records: list[tuple[bytes, str]], parse: Callable[[bytes], Any] | None = None) -> VerifyResult:
-    verifier = ChainVerifier() if parse is None else ChainVerifier(parse=parse)
+def _verify_in_memory(records: list[tuple[bytes, str]], parse: Callable[[bytes], Any] = parse_json) -> VerifyResult:
+    verifier = ChainVerifier(parse=parse)
     verifier.feed_many(records)
     return verifier.result()
 

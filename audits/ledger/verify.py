@@ -88,10 +88,6 @@ class ChainVerifier:
                 self._add_checkpoint(body, signature, public_key)
         self._max_size = max(self._heads, default=0)
 
-    @property
-    def failed(self) -> bool:
-        return self._failure is not None
-
     def _add_checkpoint(self, body: dict[str, Any], signature: str, public_key: Ed25519PublicKey) -> None:
         # Rebuilding the body validates its shape and keeps only the signed keys.
         body, signature = checkpoint_from_json({**body, "signature": signature})
