@@ -55,3 +55,6 @@ test-services: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+	$(EMBEDDED_ENV) $(BIN)/python manage.py check
+	$(EMBEDDED_ENV) $(BIN)/python manage.py makemigrations --check --dry-run

@@ -10,7 +10,7 @@ from audits import keys
 from audits.models import AuditEvent, Checkpoint
 from audits.selectors import audit_trail_verify, checkpoint_record, event_record, export_lines
 from audits.services import actor_for, person_erase
-from governance.permissions import CanReadEverything, CanVerifyTrail, IsSuperuser
+from core.permissions import CanReadEverything, CanVerifyTrail, IsSuperuser
 
 
 class AuditEventFilter(django_filters.FilterSet):

@@ -13,7 +13,7 @@ from audits.keys import fingerprint, signing_key
 from audits.ledger.hashing import GENESIS_PREV, canonical, prepare
 from audits.ledger.signing import checkpoint_body, sign_checkpoint
 from audits.models import AuditEvent, Checkpoint, PersonalRecord
-from governance.request_context import current_request_id
+from core.request_context import current_request_id
 
 # Any constant works; it names "the audit chain" among PostgreSQL advisory locks.
 CHAIN_LOCK_KEY = 0x5645524954590001
@@ -28,7 +28,9 @@ def actor_for(user) -> str:
 
 
 def object_ref(instance) -> str:
-    return f"{instance._meta.app_label}.{instance._meta.model_name}:{instance.pk}"
+    """How an event names a row. A model that moved between apps keeps the name the trail already uses."""
+    label = getattr(instance, "trail_label", None) or f"{instance._meta.app_label}.{instance._meta.model_name}"
+    return f"{label}:{instance.pk}"
 
 
 _AFTER_APPEND = []

@@ -30,7 +30,7 @@ def bias(rows: int) -> None:
     from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
     from sklearn.metrics import accuracy_score
 
-    from audits.fairness import bias_audit
+    from evidence.fairness import bias_audit
 
     rng = np.random.default_rng(0)
     race = rng.choice(["a", "b", "c", "d", "e"], rows, p=[0.4, 0.3, 0.15, 0.1, 0.05])
@@ -64,7 +64,7 @@ def bias(rows: int) -> None:
 def drift(rows: int) -> None:
     from scipy.stats import ks_2samp
 
-    from audits.drift import drift_report, reference_profile
+    from evidence.drift import drift_report, reference_profile
 
     rng = np.random.default_rng(1)
     names = [f"f{i}" for i in range(20)]
@@ -92,8 +92,8 @@ def explanations(explain_rows: int, permutation_rows: int) -> None:
     import shap
     from sklearn.ensemble import RandomForestClassifier
 
-    from audits.explain import choose_explainer, shap_chunk
-    from registry.models_io import SklearnPredictor
+    from evidence.explain import choose_explainer, shap_chunk
+    from mlio.predictors import SklearnPredictor
 
     rng = np.random.default_rng(2)
     X = pd.DataFrame(rng.normal(size=(20_000, 20)), columns=[f"f{i}" for i in range(20)])

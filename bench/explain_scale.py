@@ -207,8 +207,8 @@ def _baseline(version, dataset) -> dict:
     import numba
     from django.test import override_settings
 
-    from audits.models import EvidenceJob
-    from audits.runner import run_job
+    from evidence.models import EvidenceJob
+    from evidence.runner import run_job
 
     numba.set_num_threads(1)
     job = EvidenceJob.objects.create(
@@ -237,8 +237,8 @@ def _warm_up() -> None:
     import pandas as pd
     from sklearn.ensemble import RandomForestClassifier
 
-    from audits.explain import choose_explainer, shap_chunk
-    from registry.models_io import SklearnPredictor
+    from evidence.explain import choose_explainer, shap_chunk
+    from mlio.predictors import SklearnPredictor
 
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 20)), columns=FEATURES)
     model = RandomForestClassifier(n_estimators=2, max_depth=8, random_state=0).fit(X, X.f0 > 0)
@@ -247,8 +247,8 @@ def _warm_up() -> None:
 
 
 def _scaled(version, dataset, n: int) -> dict:
-    from audits.jobs import evidence_job_request
-    from audits.models import EvidenceJob
+    from evidence.models import EvidenceJob
+    from evidence.services import evidence_job_request
     from governance.celery import app
 
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -286,7 +286,7 @@ def _start_worker(queue: str, number: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "celery", "-A", "governance", "worker", "--concurrency", "1", "--pool", "prefork"]
     command += ["-Q", queue, "-n", f"{queue}-{number}@localhost", "--without-mingle", "--without-gossip"]
     # Imported before the pool forks, so a worker's first chunk does not pay for importing shap and numba.
-    command += ["--include", "audits.runner,audits.explain,bench.explain_scale", "-l", "WARNING"]
+    command += ["--include", "evidence.runner,evidence.explain,bench.explain_scale", "-l", "WARNING"]
     env = {**os.environ, **ONE_THREAD, "CELERY_QUEUE": queue}
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL)
 

@@ -60,7 +60,7 @@ def _seed() -> str:
     django.setup()
     from django.utils import timezone
 
-    from governance.services import service_account_create
+    from accounts.services import service_account_create
     from registry.models import ApprovalRequest, Artifact, ModelVersion, RegisteredModel
 
     account, token = service_account_create(name="bench-ci")

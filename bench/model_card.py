@@ -77,7 +77,7 @@ def _people():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from governance.services import service_account_create
+    from accounts.services import service_account_create
 
     account, _ = service_account_create(name="ci-bench")
     officers = []
@@ -120,7 +120,7 @@ def _register(ci, frame, payload: bytes) -> None:
 
 
 def _decide(officers) -> None:
-    from registry.approvals import approval_decide, approval_request_submit
+    from approvals.services import approval_decide, approval_request_submit
     from registry.models import ModelVersion
     from reports.services import attestation_answer
 

@@ -23,11 +23,6 @@ app.conf.update(
     result_expires=3600,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
-    beat_schedule={},
 )
+# The periodic schedule is settings.CELERY_BEAT_SCHEDULE, read above with the rest of CELERY_*.
 app.autodiscover_tasks()
-
-
-def register_periodic(name: str, task: str, seconds: float) -> None:
-    """Beat schedule hook: apps add their periodic jobs here when they load."""
-    app.conf.beat_schedule[name] = {"task": task, "schedule": seconds}

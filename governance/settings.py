@@ -51,14 +51,21 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "governance",
+    # Bottom layer first; CONTRIBUTING.md says which layer may import which.
+    "core",
     "audits",
+    "accounts",
     "registry",
+    "evidence",
     "reports",
+    "approvals",
+    # The project package: kept as an app for its migrations (roles, and the service-account tables'
+    # history) and its health check.
+    "governance",
 ]
 
 MIDDLEWARE = [
-    "governance.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,15 +173,15 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.authentication.ApiTokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "governance.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "governance.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -208,6 +215,15 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 AUDIT_SIGNING_KEY_FILE = env_path("AUDIT_SIGNING_KEY_FILE", VAR_DIR / "audit_signing_key.pem", base=BASE_DIR)
 AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 3600, minimum=10)
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
+# Every periodic job, in one place (run by `celery beat`). The gate checks expiry dates itself;
+# approvals-expire only records the expiry in the trail.
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {"task": "audits.checkpoint_create", "schedule": AUDIT_CHECKPOINT_INTERVAL},
+    "evidence-sweep": {"task": "audits.evidence_sweep", "schedule": 60},
+    "report-sweep": {"task": "reports.report_sweep", "schedule": 60},
+    "approvals-expire": {"task": "registry.approvals_expire", "schedule": 300},
+    "webhooks-dispatch-due": {"task": "registry.webhooks_dispatch_due", "schedule": 60},
+}
 
 LOGGING = {
     "version": 1,

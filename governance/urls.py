@@ -3,30 +3,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from audits import evidence_apis
+from core.errors import json_error_view
 from governance import apis
-from governance.errors import json_error_view
 
 admin.site.site_header = f"{settings.PRODUCT_NAME} — model governance"
 admin.site.site_title = settings.PRODUCT_NAME
 admin.site.index_title = "Registry, approvals and audit trail"
 
 api_v1 = [
-    path("me/", apis.MeApi.as_view(), name="me"),
-    path("service-accounts/", apis.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
-    path("service-accounts/<slug:name>/revoke/", apis.ServiceAccountRevokeApi.as_view(), name="service-account-revoke"),
+    path("", include("accounts.urls")),
     path("audit/", include("audits.urls")),
-    path("evidence/jobs/", evidence_apis.EvidenceJobListApi.as_view(), name="evidence-jobs"),
-    path("evidence/jobs/<int:pk>/", evidence_apis.EvidenceJobDetailApi.as_view(), name="evidence-job"),
-    path(
-        "evidence/jobs/<int:pk>/charts/<slug:chart>/", evidence_apis.EvidenceChartApi.as_view(), name="evidence-chart"
-    ),
-    path(
-        "models/<slug:name>/versions/<str:version>/evidence/",
-        evidence_apis.EvidenceJobRequestApi.as_view(),
-        name="evidence-request",
-    ),
+    path("", include("evidence.urls")),
     path("", include("registry.urls")),
+    path("", include("approvals.urls")),
     path("", include("reports.urls")),
 ]
 

@@ -285,23 +285,6 @@ class EvidenceWaiver(models.Model):
         return f"{self.requirement} waived for {self.version}"
 
 
-class IdempotencyRecord(models.Model):
-    """The first response to a POST with an Idempotency-Key, replayed for its retries."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=200)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
-
-    def __str__(self) -> str:
-        return f"{self.key} of user:{self.user_id}"
-
-
 class WebhookSubscription(models.Model):
     url = models.URLField(max_length=500)
     # Exact actions ("approval.approved") or families ("approval.*"); "*" for every event.

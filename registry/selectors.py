@@ -1,4 +1,5 @@
-"""Reads: the deployment gate and the state of approval requests."""
+"""Reads: the version named in a URL, whether an approval is in force (for the gate, the stage change
+and the admin alike), and the active waiver of a requirement."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -8,8 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from registry.evidence import evidence_status
-from registry.models import ApprovalRequest, ModelVersion, Stage
+from registry.models import ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
 
 GATED_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
@@ -23,6 +23,118 @@ def version_get(name: str, version: str) -> ModelVersion:
     )
 
 
+def active_waiver(version: ModelVersion, requirement: str, *, now=None) -> EvidenceWaiver | None:
+    """The unrevoked, unexpired waiver of a requirement for the version's current artifact."""
+    artifact = version.artifact.sha256 if version.artifact_id else ""
+    return (
+        EvidenceWaiver.objects.filter(
+            version=version,
+            requirement=requirement,
+            artifact_sha256=artifact,
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+# The gate is the hottest read of the service: one hand-written statement (valid on PostgreSQL and
+# SQLite) reads the version, its artifact, the decision in force for the stage and any pending request,
+# so no ORM query is compiled per call. The stage change reads the same facts by the version's id.
+_FACTS_SQL = """
+SELECT v.stage, v.review_required, a.sha256, r.id, r.status, r.expires_at, r.artifact_sha256, (
+    SELECT p.id FROM registry_approvalrequest p
+    WHERE p.version_id = v.id AND p.target_stage = %s AND p.status = 'pending'
+    ORDER BY p.created_at DESC, p.id DESC LIMIT 1
+)
+FROM registry_modelversion v
+JOIN registry_registeredmodel m ON m.id = v.model_id
+LEFT JOIN registry_artifact a ON a.id = v.artifact_id
+LEFT JOIN registry_approvalrequest r ON r.id = (
+    SELECT l.id FROM registry_approvalrequest l
+    WHERE l.version_id = v.id AND l.target_stage = %s AND l.decided_at IS NOT NULL
+    ORDER BY l.decided_at DESC, l.id DESC LIMIT 1
+)
+WHERE {where}
+"""
+_BY_NAME = _FACTS_SQL.format(where="m.name = %s AND v.version = %s")
+_BY_ID = _FACTS_SQL.format(where="v.id = %s")
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What the approval rule looks at, read in one statement."""
+
+    stage: str
+    review_required: bool
+    artifact_sha256: str | None
+    request: int | None  # the request decided last for the stage
+    request_status: str | None
+    expires_at: datetime | None
+    approved_sha256: str | None
+    pending: int | None  # a newer request still waiting for its decision
+
+
+def _facts(sql: str, params: list) -> ApprovalFacts | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    stage, review, artifact, request, status, expires, approved, pending = row
+    if isinstance(expires, str):  # SQLite may hand back text, or a naive UTC datetime, from a raw query
+        expires = parse_datetime(expires)
+    if expires is not None and timezone.is_naive(expires):
+        expires = timezone.make_aware(expires, UTC)
+    return ApprovalFacts(stage, bool(review), artifact, request, status, expires, approved, pending)
+
+
+@dataclass
+class ApprovalValidity:
+    valid: bool
+    reasons: list[str]
+    request: int | None = None
+    expires_at: datetime | None = None
+    code: str = ""  # not_approved | artifact_mismatch, when not valid
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def approval_valid(version: ModelVersion | ApprovalFacts, stage: str, sha256: str, *, now=None) -> ApprovalValidity:
+    """Whether an approval is in force for these exact bytes of the version in this stage.
+
+    The request decided last governs (approved or rejected, including an approval that has since expired
+    or was withdrawn); a request still pending, or withdrawn before any decision, decides nothing. So a
+    newer pending request (a re-review, a renewal) leaves an approval in force until it is decided, and a
+    newer rejection, or withdrawing the approval, ends it. In force means: approved, unexpired, not
+    withdrawn, and approved for these bytes. ``version`` may be the facts the gate already read.
+    """
+    facts = version if isinstance(version, ApprovalFacts) else _facts(_BY_ID, [stage, stage, version.pk])
+    problem = _approval_problem(facts, stage, sha256, now or timezone.now())
+    if problem is None:
+        return ApprovalValidity(True, [], facts.request, facts.expires_at)
+    code, reason = problem
+    return ApprovalValidity(False, [reason], facts.request, facts.expires_at, code)
+
+
+def _approval_problem(facts: ApprovalFacts, stage: str, sha256: str, now) -> tuple[str, str] | None:
+    if facts.request is None:
+        if facts.pending is not None:
+            return "not_approved", f"the approval request for {stage} ({facts.pending}) is pending"
+        return "not_approved", f"no approval has been requested for {stage}"
+    if facts.request_status == ApprovalRequest.Status.REJECTED:
+        return "not_approved", f"the latest decided approval request for {stage} ({facts.request}) was rejected"
+    if facts.request_status == ApprovalRequest.Status.WITHDRAWN:
+        return "not_approved", f"the approval for {stage} ({facts.request}) was withdrawn"
+    if facts.request_status == ApprovalRequest.Status.EXPIRED or facts.expires_at <= now:
+        return "not_approved", f"the approval for {stage} expired at {facts.expires_at.isoformat()}"
+    if facts.approved_sha256 and sha256 != facts.approved_sha256:
+        return "artifact_mismatch", "sha256 does not match the artifact the approvers saw"
+    return None
+
+
 @dataclass
 class GateAnswer:
     allowed: bool
@@ -32,66 +144,12 @@ class GateAnswer:
     artifact_sha256: str | None = None
 
 
-# The gate is the hottest read of the service: one hand-written statement (valid on PostgreSQL
-# and SQLite) reads the version, its artifact and its latest request for the stage, so no ORM
-# query is compiled per call.
-_GATE_SQL = """
-SELECT v.stage, v.review_required, a.sha256, r.id, r.status, r.expires_at, r.artifact_sha256
-FROM registry_modelversion v
-JOIN registry_registeredmodel m ON m.id = v.model_id
-LEFT JOIN registry_artifact a ON a.id = v.artifact_id
-LEFT JOIN registry_approvalrequest r ON r.id = (
-    SELECT l.id FROM registry_approvalrequest l
-    WHERE l.version_id = v.id AND l.target_stage = %s
-    ORDER BY l.created_at DESC, l.id DESC LIMIT 1
-)
-WHERE m.name = %s AND v.version = %s
-"""
-
-
-@dataclass(frozen=True)
-class GateFacts:
-    stage: str
-    review_required: bool
-    artifact_sha256: str | None
-    request: int | None
-    request_status: str | None
-    expires_at: datetime | None
-    approved_sha256: str | None
-
-
-def _gate_facts(model_name: str, version: str, stage: str) -> GateFacts | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_GATE_SQL, [stage, model_name, version])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    stage_, review, artifact, request, status, expires, approved = row
-    if isinstance(expires, str):  # SQLite may hand back text, or a naive UTC datetime, from a raw query
-        expires = parse_datetime(expires)
-    if expires is not None and timezone.is_naive(expires):
-        expires = timezone.make_aware(expires, UTC)
-    return GateFacts(stage_, bool(review), artifact, request, status, expires, approved)
-
-
-def _request_reasons(facts: GateFacts, stage: str, now) -> list[str]:
-    if facts.request is None:
-        return [f"no approval has been requested for {stage}"]
-    if facts.request_status == ApprovalRequest.Status.APPROVED and facts.expires_at <= now:
-        return [f"the approval for {stage} expired at {facts.expires_at.isoformat()}"]
-    if facts.request_status != ApprovalRequest.Status.APPROVED:
-        return [f"the latest approval request for {stage} is {facts.request_status}"]
-    return []
-
-
-def _version_reasons(facts: GateFacts, sha256: str) -> list[str]:
+def _version_reasons(facts: ApprovalFacts, sha256: str) -> list[str]:
     reasons = []
     if facts.artifact_sha256 is None:
         reasons.append("this version has no artifact to deploy")
     elif sha256 != facts.artifact_sha256:
         reasons.append("sha256 does not match the registered artifact of this version")
-    if facts.request is not None and facts.approved_sha256 and sha256 != facts.approved_sha256:
-        reasons.append("sha256 does not match the artifact the approvers saw")
     if facts.stage == Stage.ARCHIVED:
         reasons.append("this version is archived")
     if facts.review_required:
@@ -100,34 +158,14 @@ def _version_reasons(facts: GateFacts, sha256: str) -> list[str]:
 
 
 def gate_check(*, model_name: str, version: str, stage: str, sha256: str) -> GateAnswer:
-    """Fails closed: anything unknown, expired, withdrawn or mismatched is not allowed."""
-    facts = _gate_facts(model_name, version, stage)
+    """Fails closed: anything unknown, expired, rejected or mismatched is not allowed."""
+    facts = _facts(_BY_NAME, [stage, stage, model_name, version])
     if facts is None:
         return GateAnswer(False, [f"unknown model version {model_name} {version}"])
-    reasons = _request_reasons(facts, stage, timezone.now()) + _version_reasons(facts, sha256)
+    approval = approval_valid(facts, stage, sha256)
+    reasons = approval.reasons + _version_reasons(facts, sha256)
     answer = GateAnswer(not reasons, reasons, artifact_sha256=facts.artifact_sha256)
     if facts.request is not None:
         answer.approval_request = facts.request
         answer.expires_at = facts.expires_at.isoformat() if facts.expires_at else None
     return answer
-
-
-def approval_request_state(request: ApprovalRequest) -> dict:
-    """Status and evidence progress, as CI polls it."""
-    decisions = list(request.decisions.select_related("decided_by"))
-    approvals = sum(d.verdict == "approve" for d in decisions)
-    return {
-        "approvals": approvals,
-        "approvals_required": request.policy["approvals_required"],
-        "officer_approvals_required": request.policy["officer_approvals_required"],
-        "evidence": [item.to_dict() for item in evidence_status(request.version, request.policy)],
-        "decisions": [
-            {
-                "verdict": d.verdict,
-                "decided_by": f"user:{d.decided_by_id}",
-                "at": d.created_at.isoformat(),
-                "comment_sha256": d.comment_digest or None,
-            }
-            for d in decisions
-        ],
-    }

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from audits.services import actor_for, audit_event_append, object_ref
-from governance.errors import DomainError
-from registry import storage
-from registry.artifacts import ArtifactRejected, validate_artifact
-from registry.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
+from core import blobs as storage
+from core.errors import DomainError
+from mlio.acceptance import validate_artifact
+from mlio.artifacts import ArtifactRejected
+from mlio.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
 from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -222,8 +223,8 @@ def dataset_register(
 @transaction.atomic
 def _drift_reference(path: Path, profile, schema: DatasetSchema) -> dict:
     """The reference bins are fixed when the reference dataset is registered, and kept by digest."""
-    from audits import evidence_store
-    from audits.runner import reference_profile_for
+    from core import evidence_store
+    from mlio.reference_profile import reference_profile_for
 
     frame = load_frame(path, profile.format, columns=schema.features)
     return {"drift_reference_sha256": evidence_store.put_json(reference_profile_for(frame, schema.features))}
@@ -285,7 +286,7 @@ def model_version_import(
     """A new version from an MLflow model, with its run's params, metrics, tags and lineage."""
     from django.core.files import File
 
-    from registry.mlflow_bridge import MlflowImportError, import_model
+    from mlio.mlflow import MlflowImportError, import_model
 
     _mlflow_allowed(tracking_uri)
     with tempfile.TemporaryDirectory() as workdir:
@@ -306,3 +307,45 @@ def model_version_import(
                 metadata=metadata,
                 sample_dataset=sample_dataset,
             )
+
+
+def _mlflow_marker_due(version: ModelVersion) -> bool:
+    lineage = version.lineage
+    return bool(
+        settings.MLFLOW_PRODUCTION_ALIAS
+        and lineage.get("mlflow_tracking_uri")
+        and lineage.get("mlflow_model_name")
+        and version.stage == "production"
+    )
+
+
+def model_version_mlflow_mark(*, version_pk: int) -> bool:
+    """Sets the configured alias and a tag in MLflow when an imported version reaches production.
+
+    False when there is nothing to mark (not imported from MLflow, not in production, no alias set).
+    The MLflow call happens outside any transaction; its audit event is written once it succeeded.
+    """
+    from mlio.mlflow import set_production_marker
+
+    version = ModelVersion.objects.select_related("model").get(pk=version_pk)
+    if not _mlflow_marker_due(version):
+        return False
+    lineage = version.lineage
+    set_production_marker(
+        tracking_uri=lineage["mlflow_tracking_uri"],
+        model_name=lineage["mlflow_model_name"],
+        version=lineage["mlflow_model_version"],
+        alias=settings.MLFLOW_PRODUCTION_ALIAS,
+    )
+    with transaction.atomic():
+        audit_event_append(
+            actor="system",
+            action="model_version.mlflow_marked",
+            object_ref=object_ref(version),
+            data={
+                "alias": settings.MLFLOW_PRODUCTION_ALIAS,
+                "mlflow_model": lineage["mlflow_model_name"],
+                "mlflow_version": lineage["mlflow_model_version"],
+            },
+        )
+    return True

@@ -1,31 +1,22 @@
 """Stage changes, rollback and deployment reports: production only with a valid approval."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
-from governance.errors import DomainError
+from core.errors import DomainError
 from registry.models import ApprovalRequest, Deployment, ModelVersion, RegisteredModel, Stage
-
-
-def valid_approval(version: ModelVersion, stage: str, *, now=None) -> ApprovalRequest | None:
-    now = now or timezone.now()
-    return (
-        ApprovalRequest.objects.filter(
-            version=version, target_stage=stage, status=ApprovalRequest.Status.APPROVED, expires_at__gt=now
-        )
-        .order_by("-decided_at")
-        .first()
-    )
+from registry.selectors import approval_valid
 
 
 def _require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
-    approval = valid_approval(version, stage)
-    if approval is None:
-        raise DomainError("not_approved", f"{version} has no approved, unexpired request for {stage}.", status_code=409)
-    if version.artifact and approval.artifact_sha256 != version.artifact.sha256:
+    sha256 = version.artifact.sha256 if version.artifact_id else ""
+    approval = approval_valid(version, stage, sha256)
+    if approval.code == "artifact_mismatch":
         raise DomainError("artifact_mismatch", "The approved artifact differs from the version's.", status_code=409)
-    return approval
+    if not approval:
+        message = f"{version} has no approved, unexpired request for {stage} ({approval.reasons[0]})."
+        raise DomainError("not_approved", message, status_code=409)
+    return ApprovalRequest.objects.get(pk=approval.request)
 
 
 def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:

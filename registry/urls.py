@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis, waiver_apis, webhook_apis
+from registry import apis, webhook_apis
 
 urlpatterns = [
     path("models/", apis.ModelListRegisterApi.as_view(), name="models"),
@@ -9,28 +9,13 @@ urlpatterns = [
     path("models/<slug:name>/versions/", apis.ModelVersionListRegisterApi.as_view(), name="model-versions"),
     path("models/<slug:name>/versions/import/", apis.ModelVersionImportApi.as_view(), name="model-version-import"),
     path("models/<slug:name>/versions/<str:version>/", apis.ModelVersionDetailApi.as_view(), name="model-version"),
-    path(
-        "models/<slug:name>/versions/<str:version>/approval-requests/",
-        apis.ApprovalRequestSubmitApi.as_view(),
-        name="approval-request-submit",
-    ),
     path("models/<slug:name>/versions/<str:version>/stage/", apis.StageChangeApi.as_view(), name="stage-change"),
     path(
         "models/<slug:name>/versions/<str:version>/deployments/", apis.DeploymentReportApi.as_view(), name="deployments"
     ),
     path("models/<slug:name>/versions/<str:version>/gate/", apis.GateApi.as_view(), name="gate"),
-    path(
-        "models/<slug:name>/versions/<str:version>/waivers/", waiver_apis.WaiverListGrantApi.as_view(), name="waivers"
-    ),
-    path("waivers/<int:pk>/revoke/", waiver_apis.WaiverRevokeApi.as_view(), name="waiver-revoke"),
     path("datasets/", apis.DatasetListRegisterApi.as_view(), name="datasets"),
     path("datasets/<int:pk>/", apis.DatasetDetailApi.as_view(), name="dataset"),
-    path("approval-requests/", apis.ApprovalRequestListApi.as_view(), name="approval-requests"),
-    path("approval-requests/<int:pk>/", apis.ApprovalRequestDetailApi.as_view(), name="approval-request"),
-    path("approval-requests/<int:pk>/decisions/", apis.ApprovalDecideApi.as_view(), name="approval-decide"),
-    path("approval-requests/<int:pk>/withdraw/", apis.ApprovalWithdrawApi.as_view(), name="approval-withdraw"),
-    path("policies/", apis.PolicyListApi.as_view(), name="policies"),
-    path("policies/<str:tier>/", apis.PolicyUpdateApi.as_view(), name="policy"),
     path("webhooks/", webhook_apis.WebhookListCreateApi.as_view(), name="webhooks"),
     path("webhooks/<int:pk>/deactivate/", webhook_apis.WebhookDeactivateApi.as_view(), name="webhook-deactivate"),
     path("webhooks/<int:pk>/deliveries/", webhook_apis.WebhookDeliveriesApi.as_view(), name="webhook-deliveries"),

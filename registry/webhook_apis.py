@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audits.services import actor_for, audit_event_append, object_ref
-from governance.permissions import IsSuperuser
+from core.permissions import IsSuperuser
 from registry.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 

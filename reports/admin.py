@@ -4,8 +4,9 @@ is read-only (an answer is never edited or deleted, only superseded or withdrawn
 from django import forms
 from django.contrib import admin, messages
 
-from governance import roles
-from governance.errors import DomainError
+from core import roles
+from core.errors import DomainError
+from core.permissions import reads_everything
 from registry.models import ModelVersion
 from reports import services
 from reports.frameworks import FRAMEWORK_IDS
@@ -77,7 +78,7 @@ class AttestationAdmin(admin.ModelAdmin):
         return roles.has_role(request.user, roles.COMPLIANCE_OFFICER)
 
     def has_module_permission(self, request) -> bool:
-        return request.user.is_superuser or roles.has_role(request.user, roles.COMPLIANCE_OFFICER, roles.AUDITOR)
+        return reads_everything(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.has_module_permission(request)

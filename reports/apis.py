@@ -8,9 +8,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.errors import DomainError
-from governance.permissions import HasAnyRole, IsComplianceOfficer
-from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.errors import DomainError
+from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.permissions import HasAnyRole, IsComplianceOfficer
 from registry.models import ModelVersion
 from registry.selectors import version_get
 from reports import services

@@ -10,8 +10,9 @@ among its inputs, and a card built "as of" a moment reads only what existed then
 from datetime import datetime
 
 from audits.ledger.hashing import format_ts
-from audits.models import EvidenceJob
 from audits.services import actor_for
+from evidence.models import EvidenceJob
+from evidence.selectors import evidence_job_newest
 from registry.models import ApprovalRequest, Dataset, ModelVersion
 from reports import card_evidence
 from reports.card_trail import approvals_section, attestations_section, audit_section, trail_refs
@@ -31,16 +32,11 @@ def job_pointer(job: EvidenceJob) -> dict:
 
 def latest_jobs(version: ModelVersion, as_of: datetime | None) -> dict[str, EvidenceJob]:
     """The newest succeeded job of each kind on the version's current artifact, finished by as_of."""
-    jobs = EvidenceJob.objects.filter(
-        version=version,
-        status=EvidenceJob.Status.SUCCEEDED,
-        artifact_sha256=version.artifact.sha256 if version.artifact else "",
-    ).select_related("dataset", "reference")
-    if as_of is not None:
-        jobs = jobs.filter(finished_at__lte=as_of)
     found = {}
-    for job in jobs.order_by("-finished_at", "-pk"):
-        found.setdefault(job.kind, job)
+    for kind in EVIDENCE_KINDS:
+        job = evidence_job_newest(version, kind, succeeded=True, as_of=as_of)
+        if job is not None:
+            found[kind] = job
     return found
 
 

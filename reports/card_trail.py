@@ -6,8 +6,9 @@ from datetime import datetime
 from django.db.models import Q
 
 from audits.ledger.hashing import format_ts
-from audits.models import AuditEvent, Checkpoint, EvidenceJob
+from audits.models import AuditEvent, Checkpoint
 from audits.services import actor_for
+from evidence.models import EvidenceJob
 from registry.models import ApprovalRequest, ModelVersion
 from reports.models import Attestation
 

@@ -4,13 +4,16 @@ reads: registry rows, stored bytes re-hashed, evidence jobs, waivers, the verifi
 from django.conf import settings
 from django.utils import timezone
 
-from audits.models import AuditEvent, Checkpoint, EvidenceJob
+from audits.models import AuditEvent, Checkpoint
 from audits.selectors import audit_trail_verify, event_record
 from audits.services import actor_for, object_ref
-from registry.artifacts import sha256_file
-from registry.evidence import active_waiver
+from core.blobs import blob_path
+from evidence.models import EvidenceJob
+from evidence.selectors import evidence_jobs_current
+from mlio.artifacts import sha256_file
 from registry.models import ApprovalPolicy, ModelVersion
-from registry.storage import blob_path
+from registry.policies import policy_thresholds
+from registry.selectors import active_waiver
 from reports.selectors import attestations_current
 
 JOB_KINDS = ("explanation", "bias_audit", "drift_check")
@@ -74,15 +77,12 @@ def _policy(version: ModelVersion) -> dict:
     policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
     return {
         "evidence_max_age_days": policy.evidence_max_age_days,
-        "min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,
-        "max_equalized_odds_difference": policy.bias_max_equalized_odds_difference,
+        **policy_thresholds(policy),
     }
 
 
 def _jobs(version: ModelVersion, kind: str) -> list[dict]:
-    artifact = version.artifact.sha256 if version.artifact else ""
-    jobs = EvidenceJob.objects.filter(version=version, kind=kind, artifact_sha256=artifact).order_by("-created_at")
-    return [_job(job) for job in jobs[:JOBS_PER_KIND]]
+    return [_job(job) for job in evidence_jobs_current(version, kind)[:JOBS_PER_KIND]]
 
 
 def _job(job: EvidenceJob) -> dict:

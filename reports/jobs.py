@@ -19,12 +19,12 @@ from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from audits import evidence_store
 from audits.models import AuditEvent
 from audits.services import actor_for, audit_event_append, object_ref
-from governance.errors import DomainError
-from governance.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
-from registry.storage import blob_path, keep
+from core import evidence_store
+from core.blobs import blob_path, keep
+from core.errors import DomainError
+from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
 from reports.models import Report
 
 if TYPE_CHECKING:  # WeasyPrint loads on first use, in the worker that renders, not in every process

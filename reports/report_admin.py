@@ -11,14 +11,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.admin import ReadOnlyAdmin
-from governance import roles
-from governance.errors import DomainError
+from core.errors import DomainError
+from core.permissions import reads_everything
 from reports import jobs
 from reports.models import Report
 
 
 def can_read_reports(user) -> bool:
-    return bool(user.is_active and (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER, roles.AUDITOR)))
+    return reads_everything(user)
 
 
 class ReportAdmin(ReadOnlyAdmin):

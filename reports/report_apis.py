@@ -9,9 +9,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import roles
-from governance.permissions import CanReadEverything, CanVerifyTrail, require_roles
-from registry.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core import roles
+from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.permissions import CanReadEverything, CanVerifyTrail, require_roles
 from registry.selectors import version_get
 from reports import jobs
 from reports.models import Report

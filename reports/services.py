@@ -11,10 +11,9 @@ from pathlib import PurePath
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import evidence_store
 from audits.services import actor_for, audit_event_append, object_ref
-from governance import roles
-from governance.errors import DomainError
+from core import evidence_store, roles
+from core.errors import DomainError
 from reports.checklists import applicable_frameworks
 from reports.frameworks import FRAMEWORK_IDS, framework_item, framework_load
 from reports.models import Attestation

@@ -16,10 +16,10 @@ from django.test import override_settings
 from kombu import Connection
 from rest_framework.test import APIClient
 
+from accounts.services import service_account_create
 from audits.ledger.signing import generate_private_key_pem
-from governance import roles
+from core import roles
 from governance.celery import app as celery_app
-from governance.services import service_account_create
 from tests.factories import UserFactory
 from tests.services import reachable, require
 

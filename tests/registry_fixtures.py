@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from sklearn.linear_model import LogisticRegression
 
-from governance import roles
+from core import roles
 from registry.models import ApprovalPolicy
 from tests.factories import UserFactory
 

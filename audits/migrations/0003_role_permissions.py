@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from governance.migration_helpers import grant
+from core.migration_helpers import grant
 
 READERS = ["view_auditevent", "view_checkpoint"]
 

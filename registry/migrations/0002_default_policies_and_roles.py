@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from governance.migration_helpers import grant
+from core.migration_helpers import grant
 
 # Defaults from the product's policy: low 1 approval; medium 2; high 2 with at least one compliance officer.
 DEFAULTS = {"low": (1, 0), "medium": (2, 0), "high": (2, 1)}

@@ -8,15 +8,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
+from accounts.services import service_account_create, service_account_revoke, user_create
 from audits.ledger.hashing import GENESIS_PREV, sha256_hex
 from audits.ledger.verify import ChainVerifier
 from audits.models import AuditEvent, Checkpoint, PersonalRecord
 from audits.selectors import audit_trail_verify, export_lines, stored_chain
 from audits.services import ChainBroken, audit_event_append, checkpoint_create, person_erase
-from governance import request_context
-from governance.services import service_account_create, service_account_revoke, user_create
-from tests.audits.helpers import as_db_superuser, record, rewrite
+from core import request_context
 from tests.conftest import ROOT
+from tests.evidence.helpers import as_db_superuser, record, rewrite
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from audits.models import AuditEvent
 from audits.services import audit_event_append, checkpoint_create
-from tests.audits.helpers import as_db_superuser
+from tests.evidence.helpers import as_db_superuser
 
 pytestmark = pytest.mark.django_db
 

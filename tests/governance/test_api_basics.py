@@ -5,8 +5,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
-from governance import roles
-from governance.services import service_account_create
+from accounts.services import service_account_create
+from core import roles
 
 
 @pytest.mark.django_db

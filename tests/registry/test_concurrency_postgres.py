@@ -3,7 +3,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from registry.approvals import approval_decide
+from approvals.services import approval_decide
 from registry.models import ApprovalRequest
 from tests.registry_fixtures import request_approval
 

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from audits.models import AuditEvent, EvidenceJob, PersonalRecord
+from audits.models import AuditEvent, PersonalRecord
+from evidence.models import EvidenceJob
 from registry.models import ApprovalPolicy, EvidenceWaiver
 from tests.registry_fixtures import decide, request_approval
 
@@ -229,7 +230,7 @@ def _card(version_id, status="succeeded", sha256=None, scope="gdpr", days_old=0)
 
 
 def _card_item(version):
-    from registry.evidence import evidence_status
+    from approvals.requirements import evidence_status
 
     policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
     return next(i for i in evidence_status(version, policy) if i.requirement == "model_card:GDPR")

@@ -191,7 +191,7 @@ class TestTheGateFailsClosed:
 
 
 def test_expiry_is_recorded_by_the_periodic_job(registered, approved):
-    from registry.approvals import approvals_expire
+    from approvals.services import approvals_expire
 
     ApprovalRequest.objects.filter(pk=approved).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert approvals_expire() == 1

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from audits.models import EvidenceJob
+from evidence.models import EvidenceJob
 from registry.models import ModelVersion
 
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audits.models import AuditEvent
-from governance.errors import DomainError
+from core.blobs import blob_path
+from core.errors import DomainError
 from registry.models import ModelVersion
-from registry.storage import blob_path
 from reports import services
 from reports.checklists import checklist_evaluate
 from reports.models import Attestation

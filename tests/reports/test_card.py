@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from audits.models import AuditEvent, EvidenceJob
+from audits.models import AuditEvent
 from audits.services import checkpoint_create
+from evidence.models import EvidenceJob
 from reports.card import SCHEMA, card_build
 from reports.checklists import applicable_frameworks
 from reports.services import attestation_answer

@@ -14,13 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from sklearn.linear_model import LogisticRegression
 
-from audits.models import AuditEvent, EvidenceJob
+from approvals.waivers import evidence_waiver_grant
+from audits.models import AuditEvent
 from audits.services import checkpoint_create
+from core.blobs import blob_path
+from evidence.models import EvidenceJob
 from registry.models import ModelVersion, RegisteredModel
-from registry.storage import blob_path
-from registry.waivers import evidence_waiver_grant
 from reports.checklists import applicable_frameworks, checklist_evaluate, checklist_summary, checklists_evaluate
-from tests.audits.helpers import as_db_superuser
+from tests.evidence.helpers import as_db_superuser
 from tests.registry_fixtures import csv_upload, register_dataset, register_model, register_version
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from django.conf import settings
 
 from audits.ledger.hashing import canonical
-from audits.models import EvidenceJob
-from governance.errors import DomainError
-from registry.storage import blob_path
+from core.blobs import blob_path
+from core.errors import DomainError
+from evidence.models import EvidenceJob
 from reports import jobs
 from reports.models import Report
 from reports.render import card_sha256

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from accounts import apis
+
+urlpatterns = [
+    path("me/", apis.MeApi.as_view(), name="me"),
+    path("service-accounts/", apis.ServiceAccountListCreateApi.as_view(), name="service-accounts"),
+    path("service-accounts/<slug:name>/revoke/", apis.ServiceAccountRevokeApi.as_view(), name="service-account-revoke"),
+]

@@ -1,0 +1,168 @@
+"""The compliance officer's view of approvals: requests, decisions, policies and waivers, decided through
+the same services as the API."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+
+from approvals import services as approvals
+from approvals import waivers
+from approvals.selectors import approval_request_state
+from audits.admin import ReadOnlyAdmin
+from core.errors import DomainError
+from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
+from registry.selectors import approval_valid
+
+
+class DecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    fields = ["decided_by", "verdict", "artifact_sha256", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "version", "target_stage", "status", "created_at", "expires_at"]
+    list_filter = ["status", "target_stage"]
+    readonly_fields = [
+        "version",
+        "target_stage",
+        "status",
+        "requested_by",
+        "artifact_sha256",
+        "policy",
+        "created_at",
+        "decided_at",
+        "expires_at",
+        "progress",
+        "in_force",
+    ]
+    fields = readonly_fields
+    inlines = [DecisionInline]
+    actions = ["approve", "reject"]
+
+    @admin.display(description="evidence and decisions")
+    def progress(self, obj) -> str:
+        state = approval_request_state(obj)
+        lines = [f"{e['requirement']}: {e['status']} {e['reason']}" for e in state["evidence"]]
+        return f"{state['approvals']} of {state['approvals_required']} approvals. " + "; ".join(lines)
+
+    @admin.display(description="approval in force")
+    def in_force(self, obj) -> str:
+        """The gate's own answer for the approved bytes, so the page never disagrees with deployment."""
+        validity = approval_valid(obj.version, obj.target_stage, obj.artifact_sha256)
+        if validity and validity.request == obj.pk:
+            return f"yes: this request's approval is in force for {obj.target_stage} until {validity.expires_at}"
+        if validity:
+            return f"no: request #{validity.request} is the approval in force for {obj.target_stage}"
+        return f"no: {'; '.join(validity.reasons)}"
+
+    def _decide(self, request, queryset, verdict: str) -> None:
+        for target in queryset:
+            try:
+                approvals.approval_decide(request=target, user=request.user, verdict=verdict)
+            except DomainError as exc:
+                reasons = "; ".join(exc.fields.get("reasons", []))
+                self.message_user(request, f"#{target.pk}: {exc.message} {reasons}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{target.pk}: {verdict} recorded.", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected requests")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, "approve")
+
+    @admin.action(description="Reject the selected requests")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, "reject")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.groups.filter(name="compliance_officer").exists():
+            actions.pop("approve", None)
+            actions.pop("reject", None)
+        return actions
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(admin.ModelAdmin):
+    list_display = ["risk_tier", "approvals_required", "officer_approvals_required", "validity_days"]
+    readonly_fields = ["risk_tier", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in approvals.POLICY_FIELDS}
+        try:
+            approvals.approval_policy_update(policy=obj, user=request.user, changes=changes)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+
+class WaiverForm(forms.ModelForm):
+    justification = forms.CharField(widget=forms.Textarea, min_length=waivers.MIN_JUSTIFICATION)
+
+    class Meta:
+        model = EvidenceWaiver
+        fields = ["version", "requirement", "expires_at"]
+
+
+@admin.register(EvidenceWaiver)
+class EvidenceWaiverAdmin(ReadOnlyAdmin):
+    """Officers grant a waiver with a written justification and revoke it; both go through the service."""
+
+    list_display = ["id", "version", "requirement", "granted_by", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["requirement"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser or request.user.groups.filter(name="compliance_officer").exists()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = WaiverForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["version", "requirement", "justification", "expires_at"]
+            if obj is None
+            else super().get_fields(request, obj)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else super().get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            waiver = waivers.evidence_waiver_grant(
+                version=data["version"],
+                requirement=data["requirement"],
+                justification=data["justification"],
+                user=request.user,
+                expires_at=data.get("expires_at"),
+            )
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+        obj.pk = waiver.pk
+
+    @admin.action(description="Revoke the selected waivers")
+    def revoke(self, request, queryset):
+        for waiver in queryset:
+            try:
+                waivers.evidence_waiver_revoke(waiver=waiver, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"#{waiver.pk}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{waiver.pk}: revoked.", messages.SUCCESS)

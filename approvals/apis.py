@@ -1,0 +1,178 @@
+"""The approval workflow's REST API: requests, decisions, withdrawals and the policies per risk tier."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from approvals import services as approvals
+from approvals.selectors import approval_request_state
+from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
+from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from registry.selectors import GATED_STAGES, version_get
+from registry.serializers import PolicyOutput
+
+
+class ApprovalRequestOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name")
+    version = serializers.CharField(source="version.version")
+    requested_by = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApprovalRequest
+        fields = [
+            "id",
+            "model",
+            "version",
+            "target_stage",
+            "status",
+            "requested_by",
+            "artifact_sha256",
+            "policy",
+            "justification_digest",
+            "created_at",
+            "decided_at",
+            "expires_at",
+            "progress",
+        ]
+
+    def get_requested_by(self, obj) -> str:
+        return f"user:{obj.requested_by_id}"
+
+    def get_progress(self, obj) -> dict:
+        return approval_request_state(obj)
+
+
+class ApprovalRequestSubmitApi(IdempotentPostMixin, APIView):
+    permission_classes = [CanRegister]
+
+    class InputSerializer(serializers.Serializer):
+        target_stage = serializers.ChoiceField(choices=GATED_STAGES)
+        justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: ApprovalRequestOutput},
+        parameters=[IDEMPOTENCY],
+        summary="Ask for approval to move a version to a stage; evidence jobs are queued",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, name, version):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created = approvals.approval_request_submit(
+            version=version_get(name, version), user=request.user, **payload.validated_data
+        )
+        return Response(ApprovalRequestOutput(created).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ApprovalRequestListApi(generics.ListAPIView):
+    permission_classes = [HasAnyRole]
+    serializer_class = ApprovalRequestOutput
+    filterset_fields = ["status", "target_stage"]
+    queryset = ApprovalRequest.objects.select_related("version__model")
+
+
+class ApprovalRequestDetailApi(generics.RetrieveAPIView):
+    permission_classes = [HasAnyRole]
+    serializer_class = ApprovalRequestOutput
+    queryset = ApprovalRequest.objects.select_related("version__model")
+
+
+class ApprovalDecideApi(IdempotentPostMixin, APIView):
+    permission_classes = [IsComplianceOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        verdict = serializers.ChoiceField(choices=ApprovalDecision.Verdict.values)
+        comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+    class OutputSerializer(serializers.Serializer):
+        verdict = serializers.CharField()
+        artifact_sha256 = serializers.CharField()
+        evidence_digests = serializers.DictField()
+        request = ApprovalRequestOutput()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[IDEMPOTENCY],
+        summary="Approve or reject (compliance officers; never your own request)",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, pk):
+        target = get_object_or_404(ApprovalRequest, pk=pk)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        decision = approvals.approval_decide(request=target, user=request.user, **payload.validated_data)
+        target.refresh_from_db()
+        body = {
+            "verdict": decision.verdict,
+            "artifact_sha256": decision.artifact_sha256,
+            "evidence_digests": decision.evidence_digests,
+            "request": ApprovalRequestOutput(target).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApprovalWithdrawApi(IdempotentPostMixin, APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(
+        request=None,
+        responses=ApprovalRequestOutput,
+        parameters=[IDEMPOTENCY],
+        summary="Withdraw a request (its requester or a compliance officer)",
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def handle_post(self, request, pk):
+        target = approvals.approval_withdraw(request=get_object_or_404(ApprovalRequest, pk=pk), user=request.user)
+        return Response(ApprovalRequestOutput(target).data)
+
+
+class PolicyListApi(generics.ListAPIView):
+    permission_classes = [HasAnyRole]
+    queryset = ApprovalPolicy.objects.all()
+    serializer_class = PolicyOutput
+    pagination_class = None
+
+
+class PolicyUpdateApi(APIView):
+    permission_classes = [IsSuperuser]
+
+    class InputSerializer(serializers.Serializer):
+        approvals_required = serializers.IntegerField(min_value=1, required=False)
+        officer_approvals_required = serializers.IntegerField(min_value=0, required=False)
+        requires_explanation = serializers.BooleanField(required=False)
+        requires_bias_audit = serializers.BooleanField(required=False)
+        requires_model_cards = serializers.BooleanField(required=False)
+        requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
+        validity_days = serializers.IntegerField(min_value=1, required=False)
+        evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
+        bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)
+        bias_max_equalized_odds_difference = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+    @extend_schema(request=InputSerializer, responses=PolicyOutput, summary="Change a risk tier's policy (audited)")
+    def patch(self, request, tier):
+        payload = self.InputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        policy = approvals.approval_policy_update(
+            policy=get_object_or_404(ApprovalPolicy, risk_tier=tier),
+            user=request.user,
+            changes=dict(payload.validated_data),
+        )
+        return Response(PolicyOutput(policy).data)
+
+
+JSON_ONLY = [JSONParser]
+for _api in (ApprovalRequestSubmitApi, ApprovalDecideApi, ApprovalWithdrawApi, PolicyUpdateApi):
+    _api.parser_classes = JSON_ONLY

@@ -1,0 +1,263 @@
+"""The approval workflow: requests, decisions with separation of duties, withdrawal, expiry."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.requirements import evidence_status
+from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
+from core import roles
+from core.errors import DomainError
+from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, ModelVersion, Stage
+from registry.policies import policy_snapshot
+
+Status = ApprovalRequest.Status
+
+
+def _conflict(code: str, message: str, **extra) -> DomainError:
+    error = DomainError(code, message, status_code=409)
+    error.fields.update(extra)
+    return error
+
+
+@transaction.atomic
+def approval_request_submit(*, version: ModelVersion, target_stage: str, user, justification: str = ""):
+    if target_stage not in (Stage.STAGING, Stage.PRODUCTION):
+        raise DomainError(
+            "invalid",
+            "target_stage: must be staging or production.",
+            fields={"target_stage": ["Must be staging or production."]},
+        )
+    if version.stage == Stage.ARCHIVED:
+        raise _conflict("archived", f"{version} is archived; register a new version instead.")
+    if ApprovalRequest.objects.filter(version=version, target_stage=target_stage, status=Status.PENDING).exists():
+        raise _conflict("conflict", f"{version} already has a pending request for {target_stage}.")
+    policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
+    subject = actor_for(user)
+    digest = personal_record_store(subject=subject, kind="justification", text=justification) if justification else ""
+    request = ApprovalRequest.objects.create(
+        version=version,
+        target_stage=target_stage,
+        requested_by=user,
+        justification_digest=digest,
+        policy=policy_snapshot(policy),
+        artifact_sha256=version.artifact.sha256 if version.artifact else "",
+    )
+    queued = _queue_evidence(version, request.policy, subject)
+    evidence = [item.to_dict() for item in evidence_status(version, request.policy)]
+    audit_event_append(
+        actor=subject,
+        action="approval.requested",
+        object_ref=object_ref(request),
+        data={
+            "evidence_jobs": queued,
+            "model": version.model.name,
+            "version": version.version,
+            "target_stage": target_stage,
+            "artifact_sha256": request.artifact_sha256,
+            "policy": request.policy,
+            "justification_sha256": digest or None,
+            "evidence": evidence,
+        },
+    )
+    return request
+
+
+def _queue_evidence(version: ModelVersion, policy: dict, actor: str) -> list[int]:
+    """Queues the jobs the policy names that can run on the version's evaluation data."""
+    from evidence.services import evidence_job_request
+
+    dataset = version.evaluation_dataset
+    if dataset is None:
+        return []
+    kinds = [
+        kind
+        for kind, rule in (("explanation", "requires_explanation"), ("bias_audit", "requires_bias_audit"))
+        if policy[rule] and (kind != "bias_audit" or dataset.schema.get("sensitive_features"))
+    ]
+    if version.artifact is None:
+        kinds = [kind for kind in kinds if kind == "bias_audit" and dataset.schema.get("prediction")]
+    return [evidence_job_request(kind=kind, version=version, dataset=dataset, actor=actor).pk for kind in kinds]
+
+
+def _check_decider(request: ApprovalRequest, user) -> None:
+    if not roles.has_role(user, roles.COMPLIANCE_OFFICER):
+        raise DomainError("permission_denied", "Only compliance officers decide approval requests.", status_code=403)
+    if user.pk == request.requested_by_id:
+        raise DomainError(
+            "separation_of_duties", "You requested this approval; someone else must decide it.", status_code=403
+        )
+    if user.pk == request.version.submitted_by_id:
+        raise DomainError(
+            "separation_of_duties", "You submitted this version; someone else must decide it.", status_code=403
+        )
+    if request.decisions.filter(decided_by=user).exists():
+        raise _conflict("already_decided", "You have already decided this request; one decision per person.")
+
+
+def _evidence_for_approval(request: ApprovalRequest) -> dict:
+    items = evidence_status(request.version, request.policy)
+    missing = [f"{item.requirement}: {item.reason}" for item in items if not item.satisfied]
+    if missing:
+        raise _conflict(
+            "evidence_missing", "Approval is blocked until the evidence the policy requires exists.", reasons=missing
+        )
+    return {item.requirement: item.digests for item in items}
+
+
+@transaction.atomic
+def approval_decide(*, request: ApprovalRequest, user, verdict: str, comment: str = "") -> ApprovalDecision:
+    # The row lock makes concurrent deciders take turns, so counts are never stale.
+    request = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("version__model", "version__artifact")
+        .get(pk=request.pk)
+    )
+    if request.status != Status.PENDING:
+        raise _conflict("not_pending", f"This request is {request.status}; only pending requests are decided.")
+    _check_decider(request, user)
+    evidence = _evidence_for_approval(request) if verdict == ApprovalDecision.Verdict.APPROVE else {}
+    actor = actor_for(user)
+    digest = personal_record_store(subject=actor, kind="comment", text=comment) if comment else ""
+    decision = ApprovalDecision.objects.create(
+        request=request,
+        decided_by=user,
+        verdict=verdict,
+        as_officer=True,
+        comment_digest=digest,
+        artifact_sha256=request.artifact_sha256,
+        evidence_digests=evidence,
+    )
+    audit_event_append(
+        actor=actor,
+        action="approval.decided",
+        object_ref=object_ref(request),
+        data={
+            "verdict": verdict,
+            "artifact_sha256": request.artifact_sha256,
+            "evidence": evidence,
+            "comment_sha256": digest or None,
+        },
+    )
+    _settle(request, actor)
+    return decision
+
+
+def _settle(request: ApprovalRequest, actor: str) -> None:
+    decisions = list(request.decisions.all())
+    if any(d.verdict == ApprovalDecision.Verdict.REJECT for d in decisions):
+        return _close(request, Status.REJECTED, actor)
+    approvals = [d for d in decisions if d.verdict == ApprovalDecision.Verdict.APPROVE]
+    officers = sum(d.as_officer for d in approvals)
+    policy = request.policy
+    if len(approvals) >= policy["approvals_required"] and officers >= policy["officer_approvals_required"]:
+        request.expires_at = timezone.now() + timedelta(days=policy["validity_days"])
+        _close(request, Status.APPROVED, actor)
+
+
+def _close(request: ApprovalRequest, status: str, actor: str) -> None:
+    request.status = status
+    if status in (Status.APPROVED, Status.REJECTED):
+        request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_at", "expires_at"])
+    audit_event_append(
+        actor=actor,
+        action=f"approval.{status}",
+        object_ref=object_ref(request),
+        data={
+            "model": request.version.model.name,
+            "version": request.version.version,
+            "target_stage": request.target_stage,
+            "artifact_sha256": request.artifact_sha256,
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+        },
+    )
+
+
+@transaction.atomic
+def approval_withdraw(*, request: ApprovalRequest, user) -> ApprovalRequest:
+    request = (
+        ApprovalRequest.objects.select_for_update(of=("self",)).select_related("version__model").get(pk=request.pk)
+    )
+    if user.pk != request.requested_by_id and not roles.has_role(user, roles.COMPLIANCE_OFFICER):
+        raise DomainError(
+            "permission_denied", "Only the requester or a compliance officer may withdraw.", status_code=403
+        )
+    if request.status not in (Status.PENDING, Status.APPROVED):
+        raise _conflict("not_withdrawable", f"This request is {request.status}.")
+    _close(request, Status.WITHDRAWN, actor_for(user))
+    return request
+
+
+def approvals_expire(*, now=None) -> int:
+    """Marks approvals past their validity as expired, each with its event. The gate checks the
+    date itself, so an approval is never honoured late even before this runs."""
+    now = now or timezone.now()
+    due = ApprovalRequest.objects.filter(status=Status.APPROVED, expires_at__lte=now).values_list("pk", flat=True)
+    count = 0
+    for pk in list(due):
+        with transaction.atomic():
+            request = (
+                ApprovalRequest.objects.select_for_update(of=("self",)).select_related("version__model").get(pk=pk)
+            )
+            if request.status == Status.APPROVED and request.expires_at <= now:
+                _close(request, Status.EXPIRED, "system")
+                count += 1
+    return count
+
+
+POLICY_FIELDS = (
+    "approvals_required",
+    "officer_approvals_required",
+    "requires_explanation",
+    "requires_bias_audit",
+    "requires_model_cards",
+    "requires_drift_check_for_reapproval",
+    "validity_days",
+    "evidence_max_age_days",
+    "bias_min_selection_rate_ratio",
+    "bias_max_equalized_odds_difference",
+)
+
+
+def _check_policy_ranges(policy: ApprovalPolicy) -> None:
+    ranges = (
+        ("bias_min_selection_rate_ratio", 0 < policy.bias_min_selection_rate_ratio <= 1, "Must be in (0, 1]."),
+        (
+            "bias_max_equalized_odds_difference",
+            0 <= policy.bias_max_equalized_odds_difference <= 1,
+            "Must be in [0, 1].",
+        ),
+        ("evidence_max_age_days", policy.evidence_max_age_days >= 1, "Must be at least 1."),
+    )
+    for name, ok, problem in ranges:
+        if not ok:
+            raise DomainError("invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields={name: [problem]})
+
+
+@transaction.atomic
+def approval_policy_update(*, policy: ApprovalPolicy, user, changes: dict) -> ApprovalPolicy:
+    """Applies to requests made after the change: each request keeps the policy it was made under."""
+    unknown = sorted(set(changes) - set(POLICY_FIELDS))
+    if unknown:
+        raise DomainError("invalid", f"{unknown[0]}: not a policy setting.", fields={k: ["Unknown."] for k in unknown})
+    policy = ApprovalPolicy.objects.select_for_update().get(pk=policy.pk)
+    before = policy_snapshot(policy)
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    if policy.officer_approvals_required > policy.approvals_required:
+        raise DomainError(
+            "invalid",
+            "officer_approvals_required: cannot exceed approvals_required.",
+            fields={"officer_approvals_required": ["Exceeds approvals_required."]},
+        )
+    _check_policy_ranges(policy)
+    policy.save()
+    audit_event_append(
+        actor=actor_for(user),
+        action="policy.changed",
+        object_ref=object_ref(policy),
+        data={"before": before, "after": policy_snapshot(policy)},
+    )
+    return policy

@@ -1,0 +1,109 @@
+"""Evidence waivers: an officer's written decision that an unmet evidence requirement (today: the
+bias audit) need not block one artifact of one version. Granting and revoking are audited; the
+justification text stays outside the chain, which keeps its digest."""
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
+from core import roles
+from core.errors import DomainError
+from registry.models import ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion
+
+MIN_JUSTIFICATION = 20
+
+
+def _check_grantor(version: ModelVersion, user) -> None:
+    if not (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)):
+        raise DomainError("permission_denied", "Only compliance officers waive evidence.", status_code=403)
+    if user.pk == version.submitted_by_id:
+        raise DomainError(
+            "separation_of_duties", "You submitted this version; someone else must waive its evidence.", status_code=403
+        )
+    pending = ApprovalRequest.objects.filter(version=version, requested_by=user, status=ApprovalRequest.Status.PENDING)
+    if pending.exists():
+        raise DomainError(
+            "separation_of_duties",
+            "You requested approval of this version; someone else must waive its evidence.",
+            status_code=403,
+        )
+
+
+def _expiry(version: ModelVersion, expires_at, now):
+    limit = now + timedelta(days=ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier).validity_days)
+    if expires_at is None:
+        return limit
+    if not now < expires_at <= limit:
+        raise DomainError(
+            "invalid",
+            "expires_at: must be in the future and within the policy's validity period.",
+            fields={"expires_at": [f"Must be after now and no later than {limit.isoformat()}."]},
+        )
+    return expires_at
+
+
+@transaction.atomic
+def evidence_waiver_grant(
+    *, version: ModelVersion, requirement: str, justification: str, user, expires_at=None
+) -> EvidenceWaiver:
+    if requirement not in EvidenceWaiver.Requirement.values:
+        raise DomainError(
+            "invalid",
+            f"requirement: {requirement!r} cannot be waived.",
+            fields={"requirement": [f"One of: {', '.join(EvidenceWaiver.Requirement.values)}."]},
+        )
+    justification = (justification or "").strip()
+    if len(justification) < MIN_JUSTIFICATION:
+        raise DomainError(
+            "invalid",
+            "justification: a waiver needs a written justification.",
+            fields={"justification": [f"At least {MIN_JUSTIFICATION} characters."]},
+        )
+    _check_grantor(version, user)
+    now = timezone.now()
+    actor = actor_for(user)
+    digest = personal_record_store(subject=actor, kind="waiver_justification", text=justification)
+    try:
+        with transaction.atomic():
+            waiver = EvidenceWaiver.objects.create(
+                version=version,
+                requirement=requirement,
+                artifact_sha256=version.artifact.sha256 if version.artifact else "",
+                justification_digest=digest,
+                granted_by=user,
+                expires_at=_expiry(version, expires_at, now),
+            )
+    except IntegrityError:
+        raise DomainError(
+            "conflict", f"{requirement} of {version} is already waived; revoke that waiver first.", status_code=409
+        ) from None
+    audit_event_append(actor=actor, action="evidence.waived", object_ref=object_ref(waiver), data=_facts(waiver))
+    return waiver
+
+
+@transaction.atomic
+def evidence_waiver_revoke(*, waiver: EvidenceWaiver, user) -> EvidenceWaiver:
+    if not (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)):
+        raise DomainError("permission_denied", "Only compliance officers revoke waivers.", status_code=403)
+    waiver = EvidenceWaiver.objects.select_for_update().select_related("version__model").get(pk=waiver.pk)
+    if waiver.revoked_at is not None:
+        raise DomainError("conflict", f"Waiver {waiver.pk} is already revoked.", status_code=409)
+    waiver.revoked_at, waiver.revoked_by = timezone.now(), user
+    waiver.save(update_fields=["revoked_at", "revoked_by"])
+    audit_event_append(
+        actor=actor_for(user), action="evidence.waiver_revoked", object_ref=object_ref(waiver), data=_facts(waiver)
+    )
+    return waiver
+
+
+def _facts(waiver: EvidenceWaiver) -> dict:
+    return {
+        "model": waiver.version.model.name,
+        "version": waiver.version.version,
+        "requirement": waiver.requirement,
+        "artifact_sha256": waiver.artifact_sha256 or None,
+        "justification_sha256": waiver.justification_digest,
+        "expires_at": waiver.expires_at.isoformat(),
+    }

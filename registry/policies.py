@@ -1,0 +1,41 @@
+"""What a risk tier's approval policy says, as the plain data that requests and evidence jobs record."""
+
+from registry.models import ApprovalPolicy
+
+
+def policy_snapshot(policy: ApprovalPolicy) -> dict:
+    """The policy as it stands, frozen into each approval request."""
+    return {
+        "risk_tier": policy.risk_tier,
+        "approvals_required": policy.approvals_required,
+        "officer_approvals_required": policy.officer_approvals_required,
+        "requires_explanation": policy.requires_explanation,
+        "requires_bias_audit": policy.requires_bias_audit,
+        "requires_model_cards": policy.requires_model_cards,
+        "requires_drift_check_for_reapproval": policy.requires_drift_check_for_reapproval,
+        "validity_days": policy.validity_days,
+        "evidence_max_age_days": policy.evidence_max_age_days,
+        "bias_min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,
+        "bias_max_equalized_odds_difference": policy.bias_max_equalized_odds_difference,
+    }
+
+
+def policy_for(version) -> ApprovalPolicy | None:
+    """The policy of the version's risk tier."""
+    return ApprovalPolicy.objects.filter(risk_tier=version.model.risk_tier).first()
+
+
+def policy_thresholds(policy: ApprovalPolicy | dict | None) -> dict | None:
+    """The bias thresholds a policy (or a snapshot of one) sets, in the form a bias audit records them.
+
+    None for no policy, and for snapshots taken before policies had thresholds.
+    """
+    if policy is None:
+        return None
+    rules = policy if isinstance(policy, dict) else policy_snapshot(policy)
+    if "bias_min_selection_rate_ratio" not in rules:
+        return None
+    return {
+        "min_selection_rate_ratio": rules["bias_min_selection_rate_ratio"],
+        "max_equalized_odds_difference": rules["bias_max_equalized_odds_difference"],
+    }
