@@ -85,12 +85,13 @@ def _evidence_sections(version: ModelVersion, jobs: dict) -> dict:
     if explanation and not names:
         names = explanation.dataset.schema.get("features") or []
     explained = card_evidence.explainability_section(job_pointer(explanation), explanation.result, names)
+    drifted = card_evidence.drift_section(job_pointer(drift), drift.result) if drift else None
     return {
         "performance": performance_section(version, bias, fairness),
         "fairness": fairness or {"missing": _missing("bias audit", version, "bias_audit")},
         "explainability": explained if explanation else {"missing": _missing("explanation", version, "explanation")},
-        "drift": card_evidence.drift_section(job_pointer(drift), drift.result) if drift else None,
-        "limitations": limitations(version, fairness, explained if explanation else None, drift),
+        "drift": drifted,
+        "limitations": limitations(version, fairness, explained if explanation else None, drifted),
     }
 
 
