@@ -1,12 +1,16 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import ApiToken, ServiceAccount
+from accounts.selectors import is_service_account, service_account_roles_check
 from accounts.services import service_account_revoke
 from audits.services import actor_for, audit_event_append, object_ref
+from core.errors import DomainError
 
 # Changes to these fields are recorded by name only: their values may be personal data.
 _M2M = {"groups": "name", "permissions": "codename", "user_permissions": "codename"}
@@ -70,9 +74,24 @@ admin.site.unregister(get_user_model())
 admin.site.unregister(Group)
 
 
+class UserForm(UserChangeForm):
+    """Refuses, on the form, any role a service account may not hold (the database refuses it too)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and is_service_account(self.instance):
+            names = [group.name for group in cleaned.get("groups") or []]
+            try:
+                service_account_roles_check(self.instance, names, superuser=bool(cleaned.get("is_superuser")))
+            except DomainError as exc:
+                raise ValidationError({"groups": exc.message}) from exc
+        return cleaned
+
+
 @admin.register(get_user_model())
 class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
     audit_noun = "user"
+    form = UserForm
 
     @transaction.atomic
     def user_change_password(self, request, id, form_url=""):
