@@ -5,11 +5,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.selectors import decider_check
 from approvals.requirements import evidence_status
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
-from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, ModelVersion, Stage
+from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
 from registry.policies import policy_snapshot
 
 Status = ApprovalRequest.Status
@@ -82,6 +83,7 @@ def _queue_evidence(version: ModelVersion, policy: dict, actor: str) -> list[int
 
 
 def _check_decider(request: ApprovalRequest, user) -> None:
+    decider_check(user)
     if not roles.has_role(user, roles.COMPLIANCE_OFFICER):
         raise DomainError("permission_denied", "Only compliance officers decide approval requests.", status_code=403)
     if user.pk == request.requested_by_id:
@@ -94,6 +96,17 @@ def _check_decider(request: ApprovalRequest, user) -> None:
         )
     if request.decisions.filter(decided_by=user).exists():
         raise _conflict("already_decided", "You have already decided this request; one decision per person.")
+
+
+def _check_not_own_waiver(evidence: dict, user) -> None:
+    """Separation of duties: whoever waived evidence a request needs does not also approve it."""
+    waivers = [digests["waiver"] for digests in evidence.values() if "waiver" in digests]
+    if waivers and EvidenceWaiver.objects.filter(pk__in=waivers, granted_by=user).exists():
+        raise DomainError(
+            "separation_of_duties",
+            "You waived evidence this request needs; someone else must approve it.",
+            status_code=403,
+        )
 
 
 def _evidence_for_approval(request: ApprovalRequest) -> dict:
@@ -118,6 +131,7 @@ def approval_decide(*, request: ApprovalRequest, user, verdict: str, comment: st
         raise _conflict("not_pending", f"This request is {request.status}; only pending requests are decided.")
     _check_decider(request, user)
     evidence = _evidence_for_approval(request) if verdict == ApprovalDecision.Verdict.APPROVE else {}
+    _check_not_own_waiver(evidence, user)
     actor = actor_for(user)
     digest = personal_record_store(subject=actor, kind="comment", text=comment) if comment else ""
     decision = ApprovalDecision.objects.create(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.selectors import decider_check
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
@@ -16,17 +17,24 @@ MIN_JUSTIFICATION = 20
 
 
 def _check_grantor(version: ModelVersion, user) -> None:
+    decider_check(user)
     if not (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)):
         raise DomainError("permission_denied", "Only compliance officers waive evidence.", status_code=403)
     if user.pk == version.submitted_by_id:
         raise DomainError(
             "separation_of_duties", "You submitted this version; someone else must waive its evidence.", status_code=403
         )
-    pending = ApprovalRequest.objects.filter(version=version, requested_by=user, status=ApprovalRequest.Status.PENDING)
-    if pending.exists():
+    pending = ApprovalRequest.objects.filter(version=version, status=ApprovalRequest.Status.PENDING)
+    if pending.filter(requested_by=user).exists():
         raise DomainError(
             "separation_of_duties",
             "You requested approval of this version; someone else must waive its evidence.",
+            status_code=403,
+        )
+    if pending.filter(decisions__decided_by=user, decisions__verdict="approve").exists():
+        raise DomainError(
+            "separation_of_duties",
+            "You approved a pending request of this version; someone else must waive its evidence.",
             status_code=403,
         )
 
