@@ -215,6 +215,10 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
 AUDIT_SIGNING_KEY_FILE = env_path("AUDIT_SIGNING_KEY_FILE", VAR_DIR / "audit_signing_key.pem", base=BASE_DIR)
 AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 3600, minimum=10)
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
+# Without a broker, the serving process runs the periodic schedule itself (governance/embedded_beat.py).
+EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", CELERY_TASK_ALWAYS_EAGER)
+if EMBEDDED_BEAT and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured("Setting EMBEDDED_BEAT: only without CELERY_BROKER_URL; with a broker run celery beat")
 # Every periodic job, in one place (run by `celery beat`). The gate checks expiry dates itself;
 # approvals-expire only records the expiry in the trail.
 CELERY_BEAT_SCHEDULE = {

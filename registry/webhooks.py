@@ -63,6 +63,9 @@ def _write_deliveries(event, subscribers: list[int]) -> None:
 def _enqueue(delivery_pk: int, countdown: float = 0) -> None:
     from registry.tasks import deliver_webhook
 
+    if countdown and settings.CELERY_TASK_ALWAYS_EAGER:
+        return  # no broker to wait for it: the in-process schedule (dispatch_due) sends it when due
+
     deliver_webhook.apply_async((delivery_pk,), countdown=countdown)
 
 
