@@ -55,8 +55,18 @@ def _comparison(pair: dict) -> dict:
     return {
         "unprivileged_group": pair["unprivileged_group"],
         "privileged_group": pair["privileged_group"],
+        "insufficient_data": bool(pair.get("insufficient_data")),
         "metrics": estimates(pair.get("metrics") or {}),
     }
+
+
+def _disparities(feature: dict) -> list[dict]:
+    """The headline disparities (over the groups the verdict judges), each with the full table's over all groups."""
+    every = feature.get("fairlearn_all_groups") or {}
+    return [
+        {**d, "all_groups": estimate(every[d["name"]]) if d["name"] in every else None}
+        for d in estimates(feature.get("fairlearn") or {})
+    ]
 
 
 def _feature(feature: dict) -> dict:
@@ -69,7 +79,10 @@ def _feature(feature: dict) -> dict:
         "reasons": list(verdict.get("reasons") or []),
         "checks": list(verdict.get("checks") or []),
         "groups": [_group(group) for group in feature.get("groups") or []],
-        "disparities": estimates(feature.get("fairlearn") or {}),
+        "disparities": _disparities(feature),
+        # Results before eligible_groups existed took the headline over every group: None says so.
+        "headline_groups": feature.get("eligible_groups"),
+        "insufficient_groups": [dict(group) for group in feature.get("insufficient_groups") or []],
         "comparisons": [_comparison(pair) for pair in feature.get("aif360") or []],
     }
 
@@ -200,8 +213,16 @@ def drift_section(pointer: dict, result: dict) -> dict:
 def computed_caveats(fairness: dict | None, explainability: dict | None, drift: dict | None) -> list[str]:
     caveats = []
     for feature in (fairness or {}).get("features", []):
-        small = [group["group"] for group in feature["groups"] if group["insufficient_data"]]
-        if small:
+        small = [
+            f"{group['group']} ({group['count']} rows)" for group in feature["groups"] if group["insufficient_data"]
+        ]
+        if small and feature.get("headline_groups") is not None:
+            caveats.append(
+                f"Bias audit, {feature['name']}: group(s) {', '.join(small)} have fewer than "
+                f"{fairness['min_group_size']} rows, so the verdict and the headline disparities leave them out; "
+                "they are shown in the full table, with wide intervals."
+            )
+        elif small:
             caveats.append(
                 f"Bias audit, {feature['name']}: too few rows (under {fairness['min_group_size']}) to judge "
                 f"group(s) {', '.join(small)}; their intervals are wide and the feature is inconclusive."

@@ -13,9 +13,10 @@ are those of the raw rows. The bootstrap resamples the cells (a multinomial draw
 rather than the rows, which makes 1,000 resamples of a million rows a few small matrix products.
 
 The package's modules: ``results`` (public types, thresholds, constants), ``inputs`` (settings and input
-validation), ``groupings``, ``counts`` (count formulas), ``libraries`` (Fairlearn and AIF360 calls),
-``agreement``, ``bootstrap``, ``verdicts``, ``audit`` (``bias_audit`` and assembling) and ``charts``
-(loaded only when a chart is drawn, so audits without charts never load matplotlib).
+validation), ``groupings``, ``counts`` (count formulas), ``eligibility`` (the groups with at least
+min_group_size rows, which the verdict and the headline disparities are taken over), ``libraries`` (Fairlearn
+and AIF360 calls), ``agreement``, ``bootstrap``, ``verdicts``, ``audit`` (``bias_audit`` and assembling) and
+``charts`` (loaded only when a chart is drawn, so audits without charts never load matplotlib).
 """
 
 from .audit import bias_audit, group_metric_chart_png
@@ -34,6 +35,7 @@ from .results import (
     FairnessMismatch,
     FeatureAudit,
     GroupResult,
+    InsufficientGroup,
     PairResult,
     Thresholds,
     Verdict,
@@ -46,6 +48,7 @@ __all__ = [
     "BiasAuditResult",
     "FeatureAudit",
     "GroupResult",
+    "InsufficientGroup",
     "PairResult",
     "Estimate",
     "Verdict",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .counts import _binary_disparities, _fairlearn_convention, _pair_metrics
+from .eligibility import _headline
 from .groupings import _Grouping
 from .results import BINARY_GROUP_METRICS, TOLERANCE, FairnessMismatch
 
@@ -45,9 +46,16 @@ class _Agreement:
 
 
 def _check_fairlearn(
-    agreement: _Agreement, grouping: _Grouping, fairlearn: tuple[dict, dict], rates: dict[str, np.ndarray]
+    agreement: _Agreement,
+    grouping: _Grouping,
+    fairlearn: tuple[dict, dict],
+    rates: dict[str, np.ndarray],
+    among_eligible: tuple[np.ndarray, dict[str, float]] | None,
 ) -> None:
-    """Fairlearn against the count formulas, in Fairlearn's convention for undefined rates."""
+    """Fairlearn against the count formulas, in Fairlearn's convention for undefined rates.
+
+    among_eligible: the eligible groups and Fairlearn's disparities over their rows alone, where those were
+    computed apart from the full table (some group is below the minimum and at least two are not)."""
     by_group, disparities = fairlearn
     filled = _fairlearn_convention(rates)
     for metric in ("count", *BINARY_GROUP_METRICS):
@@ -56,11 +64,24 @@ def _check_fairlearn(
         )
     for name, value in _binary_disparities(rates).items():
         agreement.compare(f"{grouping.name}: Fairlearn {name} vs counts", disparities[name], value)
+    if among_eligible is not None:
+        eligible, headline = among_eligible
+        for name, value in _headline(_binary_disparities, rates, eligible).items():
+            agreement.compare(
+                f"{grouping.name}: Fairlearn {name} among eligible groups vs counts", headline[name], value
+            )
 
 
 def _check_aif360(
-    agreement: _Agreement, grouping: _Grouping, aif: dict, fairlearn: tuple[dict, dict], rates: dict, privileged: int
+    agreement: _Agreement,
+    grouping: _Grouping,
+    aif: dict,
+    fairlearn: tuple[dict, dict],
+    rates: dict,
+    privileged: int,
+    headline: tuple[np.ndarray, dict[str, float]],
 ) -> None:
+    """AIF360 against Fairlearn and the counts; headline: the eligible groups and Fairlearn's disparities over them."""
     by_group, _ = fairlearn
     for metric in ("selection_rate", "true_positive_rate", "false_positive_rate"):
         # Where a rate is undefined Fairlearn says 0 and AIF360 NaN; there AIF360 must say NaN.
@@ -72,7 +93,7 @@ def _check_aif360(
     for name, value in _pair_metrics(rates, privileged).items():
         labels = [label for label, other in zip(grouping.labels, others, strict=True) if other]
         agreement.compare_groups(f"{grouping.name}: AIF360 {name} vs counts", labels, aif[name][others], value[others])
-    _check_identities(agreement, grouping, aif, fairlearn[1], rates, privileged)
+    _check_identities(agreement, grouping, aif, headline, rates, privileged)
 
 
 def _with_zero(values: np.ndarray) -> np.ndarray:
@@ -81,13 +102,24 @@ def _with_zero(values: np.ndarray) -> np.ndarray:
 
 
 def _check_identities(
-    agreement: _Agreement, grouping: _Grouping, aif: dict, disparities: dict, rates: dict, privileged: int
+    agreement: _Agreement,
+    grouping: _Grouping,
+    aif: dict,
+    headline: tuple[np.ndarray, dict[str, float]],
+    rates: dict,
+    privileged: int,
 ) -> None:
-    """Identities linking AIF360's privileged-vs-group numbers to Fairlearn's between-group ones."""
-    name, others = grouping.name, np.flatnonzero(np.arange(grouping.size) != privileged)
+    """Identities linking AIF360's privileged-vs-group numbers to Fairlearn's between-group ones.
+
+    Like with like: the privileged group is the eligible group with the highest selection rate, so AIF360's pairs
+    of the eligible groups span the range Fairlearn's headline disparities measure over those groups."""
+    eligible, disparities = headline
+    name = grouping.name
+    others = np.flatnonzero(eligible & (np.arange(grouping.size) != privileged))
+    if not eligible[privileged] or others.size == 0:
+        return  # fewer than two eligible groups: there is no headline to meet
     selection = rates["selection_rate"]
     lowest = others[np.argmin(selection[others])]
-    # The privileged group has the highest selection rate, so (lowest, privileged) spans the whole range.
     spd = aif["statistical_parity_difference"][lowest]
     agreement.compare(
         f"{name}: AIF360 SPD (lowest vs privileged) = -Fairlearn DP difference",
@@ -101,7 +133,7 @@ def _check_identities(
             impact,
             disparities["demographic_parity_ratio"],
         )
-    if np.isnan(rates["true_positive_rate"]).any() or np.isnan(rates["false_positive_rate"]).any():
+    if np.isnan(rates["true_positive_rate"][eligible]).any() or np.isnan(rates["false_positive_rate"][eligible]).any():
         return  # the libraries treat undefined rates differently, so the odds identities need every rate defined
     tpr_gaps = aif["equal_opportunity_difference"][others]
     fpr_gaps = 2 * aif["average_odds_difference"][others] - tpr_gaps

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .counts import _binary_disparities, _Cells, _confusion, _pair_metrics, _rates, _theil
+from .eligibility import _both_tables
 from .groupings import _Grouping
 from .inputs import _Settings
 from .results import Estimate
@@ -16,18 +17,24 @@ PERCENTILES = (2.5, 97.5)  # the 95% percentile interval
 
 
 def _cell_bootstrap(
-    cells: _Cells, groupings: Sequence[_Grouping], privileged: Sequence[int], settings: _Settings
+    cells: _Cells,
+    groupings: Sequence[_Grouping],
+    privileged: Sequence[int],
+    eligible: Sequence[np.ndarray],
+    settings: _Settings,
 ) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
-    """Resampled statistics per grouping, (resamples, groups) or (resamples,), and the resampled Theil index."""
+    """Resampled statistics per grouping, (resamples, groups) or (resamples,), and the resampled Theil index.
+
+    The disparities are resampled over the groups eligible on the full data and, under ALL_GROUPS, over all."""
     rng = np.random.default_rng(settings.cell_seed)
     n = int(round(cells.counts.sum()))
     # Drawing n rows with replacement lands in each cell a multinomial number of times.
     draws = rng.multinomial(n, cells.counts / n, size=settings.n_bootstrap).astype(np.float64)
     per_grouping = []
-    for grouping, top in zip(groupings, privileged, strict=True):
+    for grouping, top, judged in zip(groupings, privileged, eligible, strict=True):
         rates = _rates(_confusion(draws, cells, grouping))
         pairs = {f"aif360_{name}": value for name, value in _pair_metrics(rates, top).items()}
-        per_grouping.append({**rates, **_binary_disparities(rates), **pairs})
+        per_grouping.append({**rates, **_both_tables(_binary_disparities, rates, judged), **pairs})
     return per_grouping, _theil(draws, cells)
 
 

@@ -65,17 +65,25 @@ def _fairlearn_binary(cells: _Cells, grouping: _Grouping) -> tuple[dict[str, np.
         sensitive_features=sensitive,
         sample_params={name: weights for name in metrics},
     )
+    disparities = _disparities(cells.y, cells.p, sensitive, cells.counts)
+    return _by_group(frame.by_group, grouping, list(metrics)), disparities
+
+
+def _disparities(y: np.ndarray, p: np.ndarray, sensitive: Any, weights: np.ndarray) -> dict[str, float]:
     functions = (
         demographic_parity_difference,
         demographic_parity_ratio,
         equalized_odds_difference,
         equal_opportunity_difference,
     )
-    disparities = {
-        f.__name__: float(f(cells.y, cells.p, sensitive_features=sensitive, sample_weight=cells.counts))
-        for f in functions
-    }
-    return _by_group(frame.by_group, grouping, list(metrics)), disparities
+    return {f.__name__: float(f(y, p, sensitive_features=sensitive, sample_weight=weights)) for f in functions}
+
+
+def _fairlearn_binary_among(cells: _Cells, grouping: _Grouping, eligible: np.ndarray) -> dict[str, float]:
+    """Fairlearn's disparities over the cells of the eligible groups only, as a user would filter the rows."""
+    keep = eligible[grouping.codes]
+    sensitive = _fairlearn_sensitive(grouping, {column: codes[keep] for column, codes in cells.columns.items()})
+    return _disparities(cells.y[keep], cells.p[keep], sensitive, cells.counts[keep])
 
 
 def _fairlearn_rows(
@@ -85,6 +93,15 @@ def _fairlearn_rows(
         metrics=metrics, y_true=y, y_pred=p, sensitive_features=_fairlearn_sensitive(grouping, unit_codes)
     )
     return _by_group(frame.by_group, grouping, list(metrics)), frame.difference()
+
+
+def _fairlearn_rows_difference_among(
+    y: np.ndarray, p: np.ndarray, grouping: _Grouping, unit_codes: Mapping[str, np.ndarray], metrics: dict, eligible
+) -> pd.Series:
+    """Fairlearn's between-group differences over the rows of the eligible groups only."""
+    keep = eligible[grouping.codes]
+    sensitive = _fairlearn_sensitive(grouping, {column: codes[keep] for column, codes in unit_codes.items()})
+    return MetricFrame(metrics=metrics, y_true=y[keep], y_pred=p[keep], sensitive_features=sensitive).difference()
 
 
 def _aif360_classification(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -64,11 +64,21 @@ CONVENTIONS = {
         "the full data."
     ),
     "verdict": (
-        "Per feature: the selection rate of the lowest group must be at least min_selection_rate_ratio times "
-        "that of the highest, and the equalized odds difference at most max_equalized_odds_difference, both "
-        "over the groups with at least min_group_size rows whose rates are defined; a value exactly at a limit "
-        "meets it. A group below min_group_size makes the feature inconclusive whatever the checks say. "
-        "Overall: fail if any feature fails, else inconclusive if any feature is, else pass."
+        "Per feature, among its eligible groups (those with at least min_group_size rows): the selection rate of "
+        "the lowest group must be at least min_selection_rate_ratio times that of the highest, and the equalized "
+        "odds difference at most max_equalized_odds_difference, both over the eligible groups whose rates are "
+        "defined; a value exactly at a limit meets it. A group below min_group_size is listed under "
+        "insufficient_groups with its row count and left out of the verdict (as NYC Local Law 144 bias audits "
+        "leave out categories under 2% of the data); a feature with fewer than two eligible groups is "
+        "inconclusive. Overall: fail if any feature fails, else inconclusive if any feature is, else pass."
+    ),
+    "headline": (
+        "A feature's fairlearn disparities (the headline numbers) are over its eligible_groups, the groups its "
+        "verdict judges, and are null when fewer than two groups are eligible; fairlearn_all_groups holds the "
+        "same disparities over every group, the insufficient ones included (the full table, beside the per-group "
+        "metrics of every group). Eligibility is decided on the full data and kept in every bootstrap resample. "
+        "AIF360's privileged group is the eligible group with the highest selection rate (any group when none is "
+        "eligible); a pair whose unprivileged group is below min_group_size is flagged insufficient_data."
     ),
 }
 
@@ -130,6 +140,16 @@ class PairResult:
     unprivileged_group: str
     privileged_group: str
     metrics: dict[str, Estimate]
+    insufficient_data: bool = False
+
+
+@dataclass(frozen=True)
+class InsufficientGroup:
+    """A group with fewer than min_group_size rows: listed, never silently dropped, but not judged on."""
+
+    group: str
+    count: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,11 @@ class FeatureAudit:
     fairlearn: dict[str, Estimate]
     aif360: tuple[PairResult, ...]
     verdict: Verdict
+    # fairlearn (the headline) is over eligible_groups, the groups the verdict judges; fairlearn_all_groups is
+    # over every group, insufficient_groups included.
+    fairlearn_all_groups: dict[str, Estimate] = field(default_factory=dict)
+    eligible_groups: tuple[str, ...] = ()
+    insufficient_groups: tuple[InsufficientGroup, ...] = ()
 
     def group(self, label: str) -> GroupResult:
         for group in self.groups:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .eligibility import _eligible, _insufficient_groups, _too_few_eligible
 from .groupings import _Grouping
 from .inputs import _Settings
 from .results import FAIL, INCONCLUSIVE, PASS, Check, FeatureAudit, Thresholds, Verdict
@@ -72,16 +73,18 @@ def _equalized_odds_check(
 def _verdict(
     labels: Sequence[str], counts: np.ndarray, checks: tuple[Check, ...], min_group_size: int, unassessed: str = ""
 ) -> Verdict:
-    small = [(label, int(n)) for label, n in zip(labels, counts, strict=True) if n < min_group_size]
+    """Judged among the eligible groups; a small group is named in the reasons but cannot decide the feature."""
+    eligible = _eligible(counts, min_group_size)
     reasons = [unassessed] if unassessed else []
+    if np.count_nonzero(eligible) < 2:
+        reasons.append(f"inconclusive: {_too_few_eligible(labels, counts, min_group_size)}")
     reasons += [f"{check.name}: {check.detail}" for check in checks if check.status != PASS]
     reasons += [
-        f"insufficient data: group '{label}' has {n} rows, fewer than min_group_size {min_group_size}"
-        for label, n in small
+        f"insufficient data: group '{small.group}' has {small.reason}"
+        for small in _insufficient_groups(labels, counts, min_group_size)
     ]
     statuses = {check.status for check in checks}
-    # A small group's rates are too noisy to pass or fail on: the product rule makes the feature inconclusive.
-    if small or unassessed:
+    if unassessed or np.count_nonzero(eligible) < 2:
         status = INCONCLUSIVE
     elif FAIL in statuses:
         status = FAIL
@@ -91,7 +94,7 @@ def _verdict(
 
 
 def _binary_verdict(grouping: _Grouping, rates: Mapping[str, np.ndarray], settings: _Settings) -> Verdict:
-    eligible = rates["count"] >= settings.min_group_size
+    eligible = _eligible(rates["count"], settings.min_group_size)
     checks = (
         _selection_ratio_check(grouping.labels, rates["selection_rate"], eligible, settings.thresholds),
         _equalized_odds_check(grouping.labels, rates, eligible, settings.thresholds),

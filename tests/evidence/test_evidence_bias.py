@@ -1,4 +1,5 @@
-"""Bias audits as evidence jobs: on a registered model, on recorded predictions, and on COMPAS both ways."""
+"""Bias audits as evidence jobs: on a registered model, on recorded predictions, on COMPAS both ways, and with
+groups too small to judge beside large ones, as an officer reads them."""
 
 import io
 import json
@@ -9,11 +10,13 @@ import pandas as pd
 import pytest
 import skops.io
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.urls import reverse
 from sklearn.tree import DecisionTreeClassifier
 
 from audits.models import AuditEvent
 from evidence.models import EvidenceJob
+from reports import card_evidence
 from tests.conftest import ROOT
 from tests.registry_fixtures import SCHEMA, csv_upload, register_dataset, register_model, register_version
 
@@ -149,4 +152,78 @@ def test_compas_recorded_predictions_and_registered_model_agree(compas, ci_clien
     assert 0.40 < truth["African-American"] < 0.50 and 0.20 < truth["Caucasian"] < 0.26
     race = next(f for f in as_recorded["features"] if f["name"] == "race")
     assert any(c["status"] == "fail" for c in race["verdict"]["checks"])
+    # Native American (18 rows) is under the minimum of 30: listed, and the other races decide the verdict.
+    assert race["verdict"]["status"] == "fail"
+    assert [(g["group"], g["count"]) for g in race["insufficient_groups"]] == [("Native American", 18)]
     assert "race x sex" in {f["name"] for f in as_recorded["features"]}
+
+
+# (TP, FP, TN, FN) per race: FPR 0.45 vs 0.23 between groups of thousands, and two groups of 5 and 3 rows.
+SMALL_GROUPS_COUNTS = {
+    "African-American": (700, 450, 550, 300),
+    "Caucasian": (300, 207, 693, 300),
+    "Native American": (0, 3, 0, 2),
+    "Other": (2, 0, 1, 0),
+}
+
+
+def _small_groups_frame() -> pd.DataFrame:
+    rows = [
+        {"race": race, "reoffended": label, "flagged": flagged}
+        for race, counts in SMALL_GROUPS_COUNTS.items()
+        for (label, flagged), repeat in zip(((1, 1), (0, 1), (0, 0), (1, 0)), counts, strict=True)
+        for _ in range(repeat)
+    ]
+    frame = pd.DataFrame(rows)
+    return frame.assign(priors=frame.index % 9, age=20 + frame.index % 50)
+
+
+def test_an_officer_sees_a_verdict_decided_by_the_large_groups_with_the_tiny_ones_listed(
+    ci_client, client_as, officer, django_capture_on_commit_callbacks
+):
+    frame = _small_groups_frame()
+    schema = {
+        "features": ["priors", "age"],
+        "target": "reoffended",
+        "positive_label": 1,
+        "task": "binary_classification",
+        "sensitive_features": ["race"],
+        "prediction": "flagged",
+    }
+    assert register_model(ci_client, name="recidivism").status_code == 201
+    dataset = _compas_dataset(ci_client, frame, schema)
+    body = {"metadata": json.dumps({"version": "1.0.0", "sample_dataset": dataset})}
+    assert (
+        ci_client.post(reverse("v1:model-versions", args=["recidivism"]), body, format="multipart").status_code == 201
+    )
+    job = _run(ci_client, "recidivism", "1.0.0", dataset, django_capture_on_commit_callbacks)
+
+    response = client_as(officer).get(reverse("v1:evidence-job", args=[job.pk]))
+    assert response.status_code == 200
+    result = response.json()["result"]
+    (race,) = result["features"]
+    assert (response.json()["verdict"], race["verdict"]["status"]) == ("fail", "fail")
+    assert race["eligible_groups"] == ["African-American", "Caucasian"]
+    assert [(g["group"], g["count"]) for g in race["insufficient_groups"]] == [("Native American", 5), ("Other", 3)]
+    large = frame[frame.race.isin(["African-American", "Caucasian"])]
+    tpr = large[large.reoffended == 1].groupby("race").flagged.mean()
+    fpr = large[large.reoffended == 0].groupby("race").flagged.mean()
+    headline = race["fairlearn"]
+    assert headline["equal_opportunity_difference"]["value"] == pytest.approx(tpr.max() - tpr.min(), abs=1e-12)
+    assert headline["equalized_odds_difference"]["value"] == pytest.approx(fpr.max() - fpr.min(), abs=1e-12)
+    assert race["fairlearn_all_groups"]["equal_opportunity_difference"]["value"] == 1.0
+    assert {g["group"] for g in race["groups"]} == set(SMALL_GROUPS_COUNTS)
+
+    # The card's fairness section as the card builds it from the stored result. (card_build itself needs an
+    # explanation job, which a version of recorded predictions cannot have.)
+    fairness = card_evidence.fairness_section({"kind": "evidence_job", "id": job.pk}, job.result)
+    (shown,) = fairness["features"]
+    assert shown["headline_groups"] == ["African-American", "Caucasian"]
+    assert [g["group"] for g in shown["insufficient_groups"]] == ["Native American", "Other"]
+    eod = next(d for d in shown["disparities"] if d["name"] == "equal_opportunity_difference")
+    assert (eod["value"], eod["all_groups"]["value"]) == (headline["equal_opportunity_difference"]["value"], 1.0)
+    caveats = card_evidence.computed_caveats(fairness, None, None)
+    assert any("Native American (5 rows), Other (3 rows) have fewer than 30 rows" in c for c in caveats)
+    html = render_to_string("reports/card/fairness.html", {"card": {"fairness": fairness}, "chart_scheme": "x:"})
+    assert "Native American (5 rows); Other (3 rows)" in html
+    assert "Full table, all groups" in html and "(African-American, Caucasian)" in html

@@ -51,12 +51,14 @@ def random_audit(n: int, *, data_seed: int = 0, **options: Any) -> BiasAuditResu
 
 
 def all_estimates(result: BiasAuditResult) -> list[tuple[str, Any]]:
-    """Every (name, Estimate) in a result: group metrics, disparities, AIF360 pairs and the Theil index."""
+    """Every (name, Estimate) in a result: group metrics, disparities (headline and full table), AIF360 pairs and
+    the Theil index."""
     found = [("theil_index", estimate) for estimate in result.aif360_overall.values()]
     for feature in result.features:
         for group in feature.groups:
             found += [(f"{feature.name}/{group.group}/{m}", e) for m, e in group.metrics.items()]
         found += [(f"{feature.name}/{m}", e) for m, e in feature.fairlearn.items()]
+        found += [(f"{feature.name}/all groups/{m}", e) for m, e in feature.fairlearn_all_groups.items()]
         for pair in feature.aif360:
             found += [(f"{feature.name}/{pair.unprivileged_group}/{m}", e) for m, e in pair.metrics.items()]
     return found

@@ -87,33 +87,58 @@ def test_race_fails_the_four_fifths_rule_on_the_groups_with_enough_data(compas, 
     assert (enough.idxmin(), enough.idxmax()) == ("Other", "African-American")
 
 
-def test_small_groups_are_insufficient_and_make_race_and_the_intersection_inconclusive(result):
+def test_small_groups_are_listed_and_the_others_decide_race_and_the_intersection(result):
     race, intersection = result.feature("race"), result.feature("race x sex")
     small = {g.group: g.count for g in intersection.groups if g.insufficient_data}
 
     assert race.group("Native American").insufficient_data and race.group("Native American").count == 18
     assert not race.group("Asian").insufficient_data  # 32 rows
     assert small == {"Asian x Female": 2, "Native American x Female": 4, "Native American x Male": 14}
-    assert (race.verdict.status, intersection.verdict.status) == ("inconclusive", "inconclusive")
+    assert {g.group: g.count for g in intersection.insufficient_groups} == small
+    assert [(g.group, g.count) for g in race.insufficient_groups] == [("Native American", 18)]
+    assert (race.verdict.status, intersection.verdict.status) == ("fail", "fail")
     assert "insufficient data: group 'Native American x Female' has 4 rows" in " | ".join(intersection.verdict.reasons)
 
 
-def test_sex_passes_both_thresholds(result):
+def test_sex_passes_both_thresholds_and_race_fails_overall(result):
     assert result.feature("sex").verdict.status == "pass"
-    assert result.verdict.status == "inconclusive"
+    assert result.verdict.status == "fail"
 
 
-def test_when_every_race_is_large_enough_race_fails_outright(compas):
+def test_with_a_lower_minimum_every_race_counts(compas):
     # With a minimum of 15 every race qualifies (the smallest has 18), but not every race x sex cell.
     result = _audit(compas, min_group_size=15)
 
     assert result.feature("race").verdict.status == "fail"
-    assert result.feature("race x sex").verdict.status == "inconclusive"
+    assert result.feature("race").insufficient_groups == ()
+    assert result.feature("race").fairlearn == result.feature("race").fairlearn_all_groups
+    assert {g.group: g.count for g in result.feature("race x sex").insufficient_groups} == {
+        "Asian x Female": 2,
+        "Native American x Female": 4,
+        "Native American x Male": 14,
+    }
     assert result.verdict.status == "fail"
 
 
-def test_demographic_parity_difference_spans_all_races(compas, result):
-    rates = _pandas_rates(compas, ["race"])["selection_rate"]
+def _pandas_disparities(rates: pd.DataFrame) -> dict[str, float]:
+    def spread(column: str) -> float:
+        return rates[column].max() - rates[column].min()
 
-    value = result.feature("race").fairlearn["demographic_parity_difference"].value
-    assert value == pytest.approx(rates.max() - rates.min(), rel=0, abs=1e-12)
+    return {
+        "demographic_parity_difference": spread("selection_rate"),
+        "demographic_parity_ratio": rates["selection_rate"].min() / rates["selection_rate"].max(),
+        "equal_opportunity_difference": spread("true_positive_rate"),
+        "equalized_odds_difference": max(spread("true_positive_rate"), spread("false_positive_rate")),
+    }
+
+
+@pytest.mark.parametrize("columns", [["race"], ["race", "sex"]])
+def test_headline_disparities_span_the_eligible_groups_and_the_full_table_all(compas, result, columns):
+    rates = _pandas_rates(compas, columns)
+    feature = result.feature(" x ".join(columns))
+    headline, every = _pandas_disparities(rates[rates["count"] >= 30]), _pandas_disparities(rates)
+
+    for name in headline:
+        assert feature.fairlearn[name].value == pytest.approx(headline[name], rel=0, abs=1e-12), name
+        assert feature.fairlearn_all_groups[name].value == pytest.approx(every[name], rel=0, abs=1e-12), name
+    assert feature.verdict.checks[1].value == pytest.approx(headline["equalized_odds_difference"], rel=0, abs=1e-12)

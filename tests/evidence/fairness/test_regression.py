@@ -30,11 +30,26 @@ def test_mean_prediction_and_mae_match_the_hand_counts(hand):
 
 
 def test_regression_differences_are_max_minus_min(hand):
-    fairlearn = hand.feature("group").fairlearn
+    feature = hand.feature("group")
+    every = feature.fairlearn_all_groups
 
-    assert set(fairlearn) == {"mean_prediction_difference", "mean_absolute_error_difference"}
-    assert fairlearn["mean_prediction_difference"].value == exactly(13.0 - 2.0)
-    assert fairlearn["mean_absolute_error_difference"].value == exactly(4.0 - 2 / 3)
+    assert set(feature.fairlearn) == set(every) == {"mean_prediction_difference", "mean_absolute_error_difference"}
+    assert every["mean_prediction_difference"].value == exactly(13.0 - 2.0)
+    assert every["mean_absolute_error_difference"].value == exactly(4.0 - 2 / 3)
+    # Neither group has min_group_size (30) rows: there is no headline, and both are listed.
+    assert {e.value for e in feature.fairlearn.values()} == {None}
+    assert [(g.group, g.count) for g in feature.insufficient_groups] == [("A", 3), ("B", 2)]
+
+
+def test_with_a_minimum_both_groups_meet_the_headline_is_the_full_table():
+    sensitive = pd.DataFrame({"group": ["A", "A", "A", "B", "B"]})
+    feature = bias_audit(
+        y_true=HAND_Y, y_pred=HAND_P, sensitive=sensitive, task="regression", n_bootstrap=50, min_group_size=2
+    ).feature("group")
+
+    assert feature.fairlearn == feature.fairlearn_all_groups
+    assert feature.fairlearn["mean_prediction_difference"].value == exactly(13.0 - 2.0)
+    assert feature.insufficient_groups == ()
 
 
 def test_a_regression_audit_has_no_thresholds_so_it_is_inconclusive(hand):

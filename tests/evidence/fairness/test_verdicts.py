@@ -70,22 +70,33 @@ def test_default_thresholds_carry_their_sources():
     assert "29 CFR 1607.4(D)" in FOUR_FIFTHS_SOURCE
 
 
-def test_a_small_group_makes_the_feature_inconclusive_even_when_the_checks_fail():
+def test_without_two_groups_of_enough_rows_the_feature_is_inconclusive_even_when_the_checks_would_fail():
     # The tiny groups have 6 rows each, under the default minimum of 30.
     feature = tiny_audit(min_group_size=30).feature("group")
 
     assert feature.verdict.status == "inconclusive"
     assert [g.insufficient_data for g in feature.groups] == [True, True]
     assert [c.status for c in feature.verdict.checks] == ["inconclusive", "inconclusive"]
-    assert "insufficient data: group 'A' has 6 rows, fewer than min_group_size 30" in feature.verdict.reasons
+    assert feature.verdict.reasons[0].startswith("inconclusive: fewer than two groups have at least min_group_size 30")
+    assert (
+        "insufficient data: group 'A' has 6 rows, fewer than min_group_size 30: left out of the verdict and the "
+        "headline disparities, kept in the full table"
+    ) in feature.verdict.reasons
 
 
-def test_a_small_group_makes_a_passing_feature_inconclusive():
+def test_a_small_group_beside_two_equal_large_ones_leaves_the_pass_standing():
     result = audit_counts({**EQUAL, "C": (2, 1, 1, 0)})
+    feature = result.feature("group")
 
-    assert result.feature("group").verdict.status == "inconclusive"
-    assert [c.status for c in result.feature("group").verdict.checks] == ["pass", "pass"]
-    assert result.feature("group").group("C").insufficient_data
+    assert feature.verdict.status == "pass" and result.verdict.status == "pass"
+    assert [c.status for c in feature.verdict.checks] == ["pass", "pass"]
+    assert feature.group("C").insufficient_data
+    assert [(g.group, g.count) for g in feature.insufficient_groups] == [("C", 4)]
+    # Named in the reasons, never silently dropped.
+    assert feature.verdict.reasons == (
+        "insufficient data: group 'C' has 4 rows, fewer than min_group_size 30: left out of the verdict and the "
+        "headline disparities, kept in the full table",
+    )
 
 
 def test_checks_leave_out_the_small_groups():
@@ -95,21 +106,32 @@ def test_checks_leave_out_the_small_groups():
     assert (check.status, check.value) == ("pass", 1.0)
 
 
-def test_overall_fails_when_one_feature_fails_and_another_is_inconclusive():
-    y, p, groups = rows_from_counts({"A": (30, 10, 30, 10), "B": (10, 5, 55, 10)})
+def _with_a_small_site(counts: dict):
+    y, p, groups = rows_from_counts(counts)
     site = ["north"] * 5 + ["south"] * (len(y) - 5)  # north has 5 rows
     sensitive = pd.DataFrame({"group": groups, "site": site})
-    result = bias_audit(y_true=y, y_pred=p, sensitive=sensitive, task="binary_classification", n_bootstrap=20)
+    return bias_audit(y_true=y, y_pred=p, sensitive=sensitive, task="binary_classification", n_bootstrap=20)
+
+
+def test_overall_fails_when_one_feature_fails_and_another_is_inconclusive():
+    result = _with_a_small_site({"A": (30, 10, 30, 10), "B": (10, 5, 55, 10)})
 
     statuses = {f.name: f.verdict.status for f in result.features}
-    assert statuses == {"group": "fail", "site": "inconclusive", "group x site": "inconclusive"}
+    # site has one group of enough rows; the intersection has two (A x south, B x south) and they differ.
+    assert statuses == {"group": "fail", "site": "inconclusive", "group x site": "fail"}
     assert result.verdict.status == "fail"
     assert any(reason.startswith("group: min_selection_rate_ratio:") for reason in result.verdict.reasons)
+    assert "site: inconclusive: fewer than two groups have at least min_group_size 30 rows" in " | ".join(
+        result.verdict.reasons
+    )
+    assert [g.group for g in result.feature("group x site").insufficient_groups] == ["A x north"]
 
 
 def test_overall_is_inconclusive_when_nothing_fails_but_something_is_unknown():
-    result = audit_counts({**EQUAL, "C": (2, 1, 1, 0)})
+    result = _with_a_small_site(EQUAL)
 
+    statuses = {f.name: f.verdict.status for f in result.features}
+    assert statuses == {"group": "pass", "site": "inconclusive", "group x site": "pass"}
     assert result.verdict.status == "inconclusive"
 
 
