@@ -180,7 +180,7 @@ def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
     schema = job.dataset.schema
     frame = dataset_frame(job.dataset, columns=schema["features"])
     rows = frame.sample(min(len(frame), settings.EXPLAIN_MAX_ROWS), random_state=0) if len(frame) else frame
-    predictor = predictor_for(job, frame)
+    predictor = _explained_predictor(job, frame)
     label = _explained_label(schema)
     try:
         choice = explain.choose_explainer(predictor, class_label=label, background=False)
@@ -193,9 +193,22 @@ def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
         chunk = explain.shap_chunk(predictor, rows, choice, background)
         evidence_job_progress(job, done=len(rows), total=len(rows))
         lime = _lime(explain, predictor, frame, rows, choice, label, background)
-    except (explain.ExplanationUnavailable, explain.ExplanationInputError) as exc:
+    except explain.ExplanationUnavailable as exc:
+        raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {exc}") from exc
+    except explain.ExplanationInputError as exc:
         raise JobInputError(str(exc)) from exc
     return _explanation_result(explain, choice.to_dict(), [chunk], rows, lime)
+
+
+def _explained_predictor(job: EvidenceJob, frame: pd.DataFrame):
+    """The registered artifact; a vendor version has none, only the predictions its dataset records,
+    which the explainers refuse with the reason (they cannot be asked about other inputs)."""
+    if job.version.artifact is not None:
+        return predictor_for(job, frame)
+    prediction = job.dataset.schema.get("prediction")
+    if not prediction:
+        raise JobInputError("the version has no artifact and the dataset records no predictions")
+    return RecordedPredictions(dataset_frame(job.dataset, columns=[prediction])[prediction])
 
 
 def _explained_label(schema: dict):
@@ -283,7 +296,9 @@ def _explain_chunk(job: EvidenceJob, chunk: EvidenceChunk) -> str:
     try:
         choice = explain.choose_explainer(predictor, class_label=_explained_label(job.dataset.schema))
         return _put_shap(explain.shap_chunk(predictor, rows, choice, background))
-    except (explain.ExplanationUnavailable, explain.ExplanationInputError) as exc:
+    except explain.ExplanationUnavailable as exc:
+        raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {exc}") from exc
+    except explain.ExplanationInputError as exc:
         raise JobInputError(str(exc)) from exc
 
 

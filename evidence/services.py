@@ -33,8 +33,13 @@ def _check_inputs(kind: str, version, dataset, reference) -> None:
             "reference: a drift check needs a reference dataset.",
             fields={"reference": ["Required for a drift check."]},
         )
-    needs_model = kind == EvidenceJob.Kind.EXPLANATION or not schema.get("prediction")
-    if needs_model and version.artifact is None:
+    if kind == EvidenceJob.Kind.EXPLANATION and version.artifact is None:
+        raise DomainError(
+            "not_explainable",
+            "version: explanations need a model that can be queried; this version only has recorded predictions.",
+            fields={"version": ["Not explainable: no artifact to query."]},
+        )
+    if version.artifact is None and not schema.get("prediction"):
         raise DomainError(
             "invalid",
             "version: it has no artifact and the dataset records no predictions.",

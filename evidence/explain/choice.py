@@ -18,6 +18,7 @@ from .common import (
     PERMUTATION,
     PERMUTATION_BACKGROUND_K,
     PERMUTATIONS,
+    RECORDED_ONLY,
     TOLERANCES,
     TREE,
     XGBOOST_NATIVE,
@@ -68,10 +69,7 @@ def choose_explainer(predictor: Predictor, *, class_label: Any = None, backgroun
     multiclass model must be told which class to explain.
     """
     if isinstance(predictor, RecordedPredictions):
-        raise ExplanationUnavailable(
-            "The model is a set of recorded predictions, not a model: nothing can be asked what it would "
-            "predict for other inputs, so neither SHAP nor LIME can explain it."
-        )
+        raise ExplanationUnavailable(RECORDED_ONLY)
     class_index = _class_index(predictor, class_label)
     label = None if class_index is None else predictor.classes[class_index]
     kind, reason, space = _family(predictor, background)

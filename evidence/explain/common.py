@@ -11,7 +11,17 @@ import pandas as pd
 
 
 class ExplanationUnavailable(Exception):
-    """The model cannot be explained (and why): no explainer fits it."""
+    """The model cannot be explained (and why): no explainer fits it. An evidence job that meets
+    this fails with an error that begins with NOT_EXPLAINABLE, for policy to tell it from a fault."""
+
+
+NOT_EXPLAINABLE = "not explainable"
+
+RECORDED_ONLY = (
+    "explanations need a model that can be queried; this version only has recorded predictions, which answer "
+    "for the rows they were recorded on and no others, while SHAP and LIME must ask the model about inputs it "
+    "was never given"
+)
 
 
 class ExplanationInputError(ValueError):

@@ -160,3 +160,80 @@ def test_a_forest_saved_to_predict_on_all_cores_predicts_on_one(tmp_path):
     predictor = load_predictor(path, "skops", expected_sha256=sha256_file(path), allow_pickle=False)
     assert predictor.model.get_params()["randomforestclassifier__n_jobs"] is None
     np.testing.assert_array_equal(predictor.predict(X), model.predict(X))
+
+
+def _saved_onnx(graph, tmp_path, name="model.onnx"):
+    path = tmp_path / name
+    path.write_bytes(graph.SerializeToString())
+    return load_predictor(path, "onnx", expected_sha256=sha256_file(path), allow_pickle=False)
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "labels"),
+    [(2, None), (2, ["deny", "approve"]), (3, [7, 3, 5])],
+    ids=["binary", "text-labels", "three-classes-unsorted"],
+)
+def test_a_neural_network_without_a_zipmap_names_its_classes(tmp_path, n_classes, labels):
+    """skl2onnx writes an MLP's label as ArrayFeatureExtractor(classes, ArgMax(probabilities)): the class
+    table is read from the graph, in the order of the probabilities' columns."""
+    import warnings
+
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    from tests.mlio.artifacts.builders import classification
+
+    X, y = classification(n_classes=n_classes)
+    y = y if labels is None else pd.Series(np.asarray(labels, dtype=object if isinstance(labels[0], str) else int)[y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a small MLP stops before it converges; irrelevant here
+        model = MLPClassifier((6,), max_iter=200, random_state=0).fit(X.to_numpy(np.float32), y)
+    graph = to_onnx(model, X.to_numpy(np.float32)[:1], options={MLPClassifier: {"zipmap": False}})
+
+    predictor = _saved_onnx(graph, tmp_path)
+
+    assert predictor.classes == model.classes_.tolist()
+    assert predictor.has_predict_proba
+    np.testing.assert_array_equal(predictor.predict(X), model.predict(X.to_numpy(np.float32)))
+    np.testing.assert_allclose(predictor.predict_proba(X), model.predict_proba(X.to_numpy(np.float32)), atol=1e-5)
+
+
+def _softmax_graph(label_from: str):
+    """A hand-written network: probabilities = Softmax(X W), label = ArgMax of ``label_from``
+    (the probabilities, or ``reversed``: their columns in reverse order)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3) / 10, "weights")
+    order = numpy_helper.from_array(np.array([2, 1, 0], dtype=np.int64), "order")
+    nodes = [
+        helper.make_node("MatMul", ["X", "weights"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["probabilities"], axis=1),
+        helper.make_node("Gather", ["probabilities", "order"], ["reversed"], axis=1),
+        helper.make_node("ArgMax", [label_from], ["label"], axis=1, keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "network",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 3]),
+        ],
+        [weights, order],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_a_label_that_is_the_probabilities_column_number_gives_the_column_numbers_as_classes(tmp_path):
+    predictor = _saved_onnx(_softmax_graph("probabilities"), tmp_path)
+    assert predictor.classes == [0, 1, 2]
+    rows = pd.DataFrame(np.random.default_rng(0).normal(size=(5, 4)))
+    np.testing.assert_array_equal(predictor.predict(rows), np.argmax(predictor.predict_proba(rows), axis=1))
+
+
+def test_a_label_not_taken_from_the_probabilities_says_nothing_of_the_classes(tmp_path):
+    """Here label 0 is the last probability column: column numbers as classes would mislabel them all."""
+    predictor = _saved_onnx(_softmax_graph("reversed"), tmp_path)
+    assert predictor.classes is None
+    rows = pd.DataFrame(np.random.default_rng(0).normal(size=(5, 4)))
+    np.testing.assert_array_equal(predictor.predict(rows), 2 - np.argmax(predictor.predict_proba(rows), axis=1))
