@@ -11,6 +11,7 @@ from accounts.services import service_account_create, service_account_revoke
 from audits.services import actor_for
 from core import roles
 from core.permissions import IsSuperuser
+from core.serializers import StrictSerializer, refuse_input
 
 
 class MeApi(APIView):
@@ -48,7 +49,7 @@ class ServiceAccountListCreateApi(generics.ListAPIView):
     serializer_class = ServiceAccountOutput
     queryset = ServiceAccount.objects.select_related("user").prefetch_related("user__groups")
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
         role = serializers.ChoiceField(choices=roles.SERVICE_ACCOUNT_ROLES, default=roles.CI)
         description = serializers.CharField(max_length=300, required=False, default="")
@@ -77,6 +78,7 @@ class ServiceAccountRevokeApi(APIView):
 
     @extend_schema(request=None, responses=ServiceAccountOutput, summary="Revoke a service account and its tokens")
     def post(self, request, name: str):
+        refuse_input(request.data)
         account = get_object_or_404(ServiceAccount, name=name)
         account = service_account_revoke(account=account, actor=actor_for(request.user))
         return Response(ServiceAccountOutput(account).data)

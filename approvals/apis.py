@@ -11,6 +11,7 @@ from approvals import services as approvals
 from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
+from core.serializers import StrictSerializer, refuse_input
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest
 from registry.selectors import GATED_STAGES, version_get
 from registry.serializers import PolicyOutput
@@ -50,7 +51,7 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
 class ApprovalRequestSubmitApi(IdempotentPostMixin, APIView):
     permission_classes = [CanRegister]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         target_stage = serializers.ChoiceField(choices=GATED_STAGES)
         justification = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -88,7 +89,7 @@ class ApprovalRequestDetailApi(generics.RetrieveAPIView):
 class ApprovalDecideApi(IdempotentPostMixin, APIView):
     permission_classes = [IsComplianceOfficer]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         verdict = serializers.ChoiceField(choices=ApprovalDecision.Verdict.values)
         comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
@@ -135,6 +136,7 @@ class ApprovalWithdrawApi(IdempotentPostMixin, APIView):
         return super().post(request, *args, **kwargs)
 
     def handle_post(self, request, pk):
+        refuse_input(request.data)
         target = approvals.approval_withdraw(request=get_object_or_404(ApprovalRequest, pk=pk), user=request.user)
         return Response(ApprovalRequestOutput(target).data)
 
@@ -149,7 +151,7 @@ class PolicyListApi(generics.ListAPIView):
 class PolicyUpdateApi(APIView):
     permission_classes = [IsSuperuser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         approvals_required = serializers.IntegerField(min_value=1, required=False)
         officer_approvals_required = serializers.IntegerField(min_value=0, required=False)
         requires_explanation = serializers.BooleanField(required=False)

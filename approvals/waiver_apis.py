@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from approvals import waivers
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import HasAnyRole, IsComplianceOfficer
+from core.serializers import StrictSerializer, refuse_input
 from registry.models import EvidenceWaiver
 from registry.selectors import version_get
 
@@ -55,7 +56,7 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
     parser_classes = [JSONParser]
     pagination_class = None
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         requirement = serializers.ChoiceField(choices=EvidenceWaiver.Requirement.values)
         justification = serializers.CharField(max_length=10000)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -100,5 +101,6 @@ class WaiverRevokeApi(IdempotentPostMixin, APIView):
         return super().post(request, *args, **kwargs)
 
     def handle_post(self, request, pk):
+        refuse_input(request.data)
         waiver = waivers.evidence_waiver_revoke(waiver=get_object_or_404(EvidenceWaiver, pk=pk), user=request.user)
         return Response(WaiverOutput(waiver).data)

@@ -11,6 +11,7 @@ from audits.models import AuditEvent, Checkpoint
 from audits.selectors import audit_trail_verify, checkpoint_record, event_record, export_lines
 from audits.services import actor_for, person_erase
 from core.permissions import CanReadEverything, CanVerifyTrail, IsSuperuser
+from core.serializers import StrictSerializer, refuse_input
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -72,6 +73,7 @@ class AuditVerifyApi(APIView):
 
     @extend_schema(request=None, responses=VerifyResultOutput, summary="Verify the whole trail and its checkpoints")
     def post(self, request):
+        refuse_input(request.data)
         return Response(VerifyResultOutput(audit_trail_verify().to_json()).data)
 
 
@@ -145,7 +147,7 @@ class PublicKeyApi(APIView):
 class PersonEraseApi(APIView):
     permission_classes = [IsSuperuser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         subject = serializers.RegexField(r"^user:[0-9]+$", help_text="e.g. user:17")
 
     @extend_schema(

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from audits.services import actor_for
 from core.blobs import blob_path
 from core.permissions import CanPromote, HasAnyRole, reads_everything
+from core.serializers import StrictSerializer
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_request
 from registry.models import Dataset, ModelVersion
@@ -62,7 +63,7 @@ class EvidenceJobOutput(serializers.ModelSerializer):
 class EvidenceJobRequestApi(APIView):
     permission_classes = [CanPromote]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         kind = serializers.ChoiceField(choices=EvidenceJob.Kind.values)
         dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
         reference = serializers.PrimaryKeyRelatedField(

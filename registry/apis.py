@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanPromote, CanRegister, HasAnyRole
+from core.serializers import StrictSerializer
 from registry import services, stages
 from registry.models import (
     DATA_CLASSES,
@@ -24,10 +25,12 @@ from registry.models import (
 )
 from registry.selectors import GATED_STAGES, gate_check, version_get
 from registry.serializers import (
+    VIOLATIONS_PREFETCH,
     DatasetOutput,
     JsonField,
     ModelOutput,
     ModelVersionOutput,
+    RollbackThresholdSerializer,
     VersionMetadataSerializer,
 )
 
@@ -36,7 +39,7 @@ class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     queryset = RegisteredModel.objects.all()
     serializer_class = ModelOutput
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         name = serializers.SlugField(max_length=100)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         business_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -92,7 +95,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     serializer_class = ModelVersionOutput
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         artifact = serializers.FileField(
             required=False,
             help_text="skops, XGBoost/LightGBM native, ONNX, or a zipped MLflow model; leave out "
@@ -110,7 +113,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return ModelVersion.objects.none()
         model = get_object_or_404(RegisteredModel, name=self.kwargs["name"])
-        return model.versions.select_related("model", "artifact")
+        return model.versions.select_related("model", "artifact").prefetch_related(VIOLATIONS_PREFETCH)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -145,7 +148,7 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
     permission_classes = [CanRegister]
     parser_classes = [JSONParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         version = serializers.CharField(max_length=50)
         tracking_uri = serializers.CharField(max_length=500)
         source = serializers.CharField(
@@ -185,7 +188,7 @@ class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         file = serializers.FileField(help_text="CSV or Parquet")
         name = serializers.CharField(max_length=200)
         kind = serializers.ChoiceField(choices=Dataset.Kind.values)
@@ -230,7 +233,7 @@ class DatasetDetailApi(generics.RetrieveAPIView):
 class StageChangeApi(IdempotentPostMixin, APIView):
     permission_classes = [CanPromote]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         stage = serializers.ChoiceField(choices=["none", "staging", "production", "archived"])
 
     @extend_schema(
@@ -254,7 +257,7 @@ class StageChangeApi(IdempotentPostMixin, APIView):
 class RollbackApi(IdempotentPostMixin, APIView):
     permission_classes = [CanPromote]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         reason = serializers.CharField(max_length=5000)
 
     @extend_schema(
@@ -280,24 +283,43 @@ class RollbackApi(IdempotentPostMixin, APIView):
 class DeploymentReportApi(IdempotentPostMixin, APIView):
     permission_classes = [CanRegister]
 
-    class InputSerializer(serializers.Serializer):
-        environment = serializers.CharField(max_length=100)
+    class InputSerializer(StrictSerializer):
+        environment = serializers.CharField(
+            max_length=100,
+            help_text="its words decide the approval it needs: prod/production/prd/live a production one, "
+            "staging/stage/stg/preprod/uat a staging one, dev/development/test/testing/qa/ci/local/sandbox none; "
+            "any other name a production one",
+        )
         strategy = serializers.ChoiceField(choices=Deployment.Strategy.values)
         traffic_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
-        rollback_threshold = serializers.DictField(
-            required=False, default=dict, help_text='e.g. {"metric": "error_rate", "above": 0.02}'
+        rollback_threshold = RollbackThresholdSerializer(required=False, default=dict)
+        serving_platform = serializers.CharField(
+            max_length=100, required=False, allow_blank=True, default="", help_text="e.g. kserve, seldon, sagemaker"
         )
 
     class OutputSerializer(serializers.ModelSerializer):
+        violation_reasons = serializers.ListField(child=serializers.CharField())
+
         class Meta:
             model = Deployment
-            fields = ["id", "environment", "strategy", "traffic_percent", "rollback_threshold", "created_at"]
+            fields = [
+                "id",
+                "environment",
+                "strategy",
+                "traffic_percent",
+                "rollback_threshold",
+                "serving_platform",
+                "approval_stage",
+                "violation",
+                "violation_reasons",
+                "created_at",
+            ]
 
     @extend_schema(
         request=InputSerializer,
         responses={201: OutputSerializer},
         parameters=[IDEMPOTENCY],
-        summary="Report a deployment of this version",
+        summary="Report a deployment of this version (without an approval in force, it is recorded as a violation)",
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)

@@ -235,6 +235,13 @@ class Deployment(models.Model):
     strategy = models.CharField(max_length=20, choices=Strategy.choices)
     traffic_percent = models.DecimalField(max_digits=5, decimal_places=2)
     rollback_threshold = models.JSONField(default=dict)
+    serving_platform = models.CharField(max_length=100, blank=True)
+    # The stage whose approval the environment needs (registry.stages.environment_stage); "" when none.
+    approval_stage = models.CharField(max_length=20, blank=True)
+    # A deployment is a fact: it is recorded even without an approval in force, and marked as a violation
+    # with the reasons approval_valid gave, as they stood when it was reported.
+    violation = models.BooleanField(default=False)
+    violation_reasons = models.JSONField(default=list, blank=True)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -244,6 +251,14 @@ class Deployment(models.Model):
             models.CheckConstraint(
                 condition=Q(traffic_percent__gte=0) & Q(traffic_percent__lte=100),
                 name="deployment_traffic_is_a_percentage",
+            ),
+            models.CheckConstraint(
+                condition=Q(approval_stage__in=["", "staging", "production"]),
+                name="deployment_approval_stage_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(violation=False) | ~Q(approval_stage=""),
+                name="deployment_violation_needs_a_gated_stage",
             ),
         ]
 

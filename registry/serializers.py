@@ -1,10 +1,22 @@
 """Shapes shared by the registry's APIs; each API keeps its own input serializer."""
 
 import json
+import math
 
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.models import DATA_CLASSES, FRAMEWORKS, ApprovalPolicy, Dataset, ModelVersion, RegisteredModel
+from core.serializers import StrictSerializer
+from registry.models import (
+    DATA_CLASSES,
+    FRAMEWORKS,
+    ApprovalPolicy,
+    Dataset,
+    Deployment,
+    ModelVersion,
+    RegisteredModel,
+)
 
 
 class JsonField(serializers.JSONField):
@@ -21,7 +33,7 @@ class JsonField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-class LineageSerializer(serializers.Serializer):
+class LineageSerializer(StrictSerializer):
     training_data_reference = serializers.CharField(required=False, max_length=500)
     training_data_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
     code_repository = serializers.CharField(required=False, max_length=500)
@@ -39,7 +51,7 @@ class LineageSerializer(serializers.Serializer):
     hyperparameter_search_trials = serializers.IntegerField(required=False, min_value=0)
 
 
-class VersionMetadataSerializer(serializers.Serializer):
+class VersionMetadataSerializer(StrictSerializer):
     version = serializers.CharField(max_length=50)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     tags = serializers.DictField(child=serializers.CharField(max_length=500), required=False, default=dict)
@@ -51,12 +63,58 @@ class VersionMetadataSerializer(serializers.Serializer):
     )
 
     def validate_metrics(self, value):
-        import math
-
         bad = [name for name, number in value.items() if not math.isfinite(number)]
         if bad:
             raise serializers.ValidationError(f"{bad[0]}: must be a finite number.")
         return value
+
+
+# What a serving platform (KServe, Seldon, SageMaker, Flagger, Argo Rollouts) measures on live traffic and
+# can roll a deployment back on: the share of failed requests, and latency percentiles in milliseconds.
+ROLLBACK_METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
+
+
+class RollbackThresholdSerializer(StrictSerializer):
+    """Roll back when `metric` stays above `above` over `window_minutes`; `{}` declares no threshold."""
+
+    metric = serializers.ChoiceField(choices=ROLLBACK_METRICS)
+    above = serializers.FloatField(help_text="error_rate: a fraction in [0, 1]; latency: milliseconds, above 0")
+    window_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and not data:
+            return {}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs:
+            return attrs
+        metric, above = attrs["metric"], attrs["above"]  # a FloatField refuses NaN and infinities
+        if metric == "error_rate" and not 0 <= above <= 1:
+            raise serializers.ValidationError({"above": ["error_rate is a fraction of requests: between 0 and 1."]})
+        if metric != "error_rate" and above <= 0:
+            raise serializers.ValidationError({"above": [f"{metric} is in milliseconds: above 0."]})
+        return attrs
+
+
+class DeploymentViolationOutput(serializers.ModelSerializer):
+    """A deployment reported without an approval in force for its environment's stage, and why."""
+
+    strategy = serializers.CharField()
+    violation_reasons = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "environment",
+            "serving_platform",
+            "strategy",
+            "traffic_percent",
+            "approval_stage",
+            "violation_reasons",
+            "created_at",
+        ]
 
 
 class ModelOutput(serializers.ModelSerializer):
@@ -94,6 +152,9 @@ class ModelVersionOutput(serializers.ModelSerializer):
     artifact_sha256 = serializers.CharField(source="artifact.sha256", default=None, read_only=True)
     artifact_size = serializers.IntegerField(source="artifact.size", default=None, read_only=True)
     submitted_by = serializers.SerializerMethodField()
+    deployment_violations = serializers.SerializerMethodField(
+        help_text="deployments reported without an approval in force for their environment's stage"
+    )
 
     class Meta:
         model = ModelVersion
@@ -115,10 +176,24 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "artifact_report",
             "submitted_by",
             "created_at",
+            "deployment_violations",
         ]
 
     def get_submitted_by(self, obj) -> str:
         return f"user:{obj.submitted_by_id}"
+
+    @extend_schema_field(DeploymentViolationOutput(many=True))
+    def get_deployment_violations(self, obj) -> list[dict]:
+        # A listing prefetches them (VIOLATIONS_PREFETCH); a single version reads them here.
+        rows = getattr(obj, "violating_deployments", None)
+        if rows is None:
+            rows = obj.deployments.filter(violation=True)
+        return DeploymentViolationOutput(rows, many=True).data
+
+
+VIOLATIONS_PREFETCH = Prefetch(
+    "deployments", queryset=Deployment.objects.filter(violation=True), to_attr="violating_deployments"
+)
 
 
 class DatasetOutput(serializers.ModelSerializer):

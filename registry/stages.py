@@ -1,4 +1,7 @@
-"""Stage changes, rollback and deployment reports: production only with a valid approval."""
+"""Stage changes, rollback and deployment reports: production only with a valid approval; a deployment
+reported without one is recorded as a violation."""
+
+import re
 
 from django.db import transaction
 
@@ -113,30 +116,81 @@ def model_rollback(*, model: RegisteredModel, user, reason: str) -> ModelVersion
     return target
 
 
+# How a reported environment maps to the stage whose approval it needs, by the words of its name
+# (lower-cased, split on anything but letters and digits): a production word makes it production, then a
+# staging word makes it staging, then a development word leaves it ungated. A name with none of these
+# words ("eu-west-1") is treated as production: an environment the service cannot place fails closed.
+PRODUCTION_WORDS = frozenset({"prod", "production", "prd", "live"})
+STAGING_WORDS = frozenset({"staging", "stage", "stg", "preprod", "uat"})
+UNGATED_WORDS = frozenset({"dev", "development", "test", "testing", "qa", "ci", "local", "sandbox"})
+
+
+def environment_stage(environment: str) -> str | None:
+    """The stage whose approval a deployment to this environment needs, or None for an ungated one."""
+    words = set(re.split(r"[^a-z0-9]+", environment.lower()))
+    if words & PRODUCTION_WORDS:
+        return Stage.PRODUCTION.value
+    if words & STAGING_WORDS:
+        return Stage.STAGING.value
+    return None if words & UNGATED_WORDS else Stage.PRODUCTION.value
+
+
 @transaction.atomic
 def deployment_report(
-    *, version: ModelVersion, user, environment: str, strategy: str, traffic_percent, rollback_threshold: dict
+    *,
+    version: ModelVersion,
+    user,
+    environment: str,
+    strategy: str,
+    traffic_percent,
+    rollback_threshold: dict,
+    serving_platform: str = "",
 ) -> Deployment:
+    """Records a deployment that happened. Without an approval in force for the environment's stage and the
+    version's bytes it is still recorded, as a violation, and announced as `deployment.unapproved`."""
+    stage = environment_stage(environment)
+    sha256 = version.artifact.sha256 if version.artifact_id else None
+    approval = approval_valid(version, stage, sha256 or "") if stage else None
+    reasons = approval.reasons if approval is not None and not approval else []
     deployment = Deployment.objects.create(
         version=version,
         environment=environment,
         strategy=strategy,
         traffic_percent=traffic_percent,
         rollback_threshold=rollback_threshold,
+        serving_platform=serving_platform,
+        approval_stage=stage or "",
+        violation=bool(reasons),
+        violation_reasons=reasons,
         reported_by=user,
     )
+    facts = {
+        "model": version.model.name,
+        "version": version.version,
+        "environment": environment,
+        "serving_platform": serving_platform,
+        "artifact_sha256": sha256,
+        "approval_stage": stage,
+        "approval_request": approval.request if approval is not None else None,
+    }
+    actor = actor_for(user)
     audit_event_append(
-        actor=actor_for(user),
+        actor=actor,
         action="deployment.reported",
         object_ref=object_ref(deployment),
         data={
-            "model": version.model.name,
-            "version": version.version,
-            "environment": environment,
+            **facts,
             "strategy": strategy,
             "traffic_percent": str(deployment.traffic_percent),
             "rollback_threshold": rollback_threshold,
-            "artifact_sha256": version.artifact.sha256 if version.artifact else None,
+            "violation": bool(reasons),
         },
     )
+    if reasons:
+        audit_event_append(
+            actor=actor,
+            action="deployment.unapproved",
+            object_ref=object_ref(deployment),
+            data={**facts, "reasons": reasons},
+        )
     return deployment

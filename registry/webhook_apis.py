@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from audits.services import actor_for, audit_event_append, object_ref
 from core.permissions import IsSuperuser
+from core.serializers import StrictSerializer, refuse_input
 from registry.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
@@ -23,7 +24,7 @@ class WebhookListCreateApi(generics.ListAPIView):
     queryset = WebhookSubscription.objects.all()
     serializer_class = WebhookOutput
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         url = serializers.URLField(max_length=500)
         event_types = serializers.ListField(
             child=serializers.RegexField(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$"),
@@ -59,6 +60,7 @@ class WebhookDeactivateApi(APIView):
 
     @extend_schema(request=None, responses=WebhookOutput, summary="Stop a subscription")
     def post(self, request, pk):
+        refuse_input(request.data)
         with transaction.atomic():
             subscription = get_object_or_404(WebhookSubscription.objects.select_for_update(), pk=pk)
             if subscription.active:

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.errors import DomainError
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import HasAnyRole, IsComplianceOfficer
+from core.serializers import StrictSerializer
 from registry.models import ModelVersion
 from registry.selectors import version_get
 from reports import services
@@ -146,7 +147,7 @@ class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
     serializer_class = AttestationOutput
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         framework = serializers.ChoiceField(choices=FRAMEWORK_IDS)
         item_id = serializers.CharField(max_length=40)
         answer = serializers.ChoiceField(choices=Attestation.Answer.choices)

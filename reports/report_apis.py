@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core import roles
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanReadEverything, CanVerifyTrail, require_roles
+from core.serializers import StrictSerializer, refuse_input
 from registry.selectors import version_get
 from reports import jobs
 from reports.models import Report
@@ -55,7 +56,7 @@ class ReportOutput(serializers.ModelSerializer):
 class ReportRequestApi(IdempotentPostMixin, APIView):
     permission_classes = [CanRequestReport]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         scope = serializers.CharField(help_text='A framework that applies to the model ("gdpr", ...) or "combined"')
 
     @extend_schema(
@@ -116,6 +117,7 @@ class ReportRederiveApi(APIView):
         summary="Render the report again from its recorded inputs and compare the SHA-256",
     )
     def post(self, request, pk):
+        refuse_input(request.data)
         jobs.report_rederive_request(report=_report(pk), user=request.user)
         return Response(ReportOutput(_report(pk)).data, status=status.HTTP_202_ACCEPTED)
 
