@@ -13,6 +13,7 @@ from audits.keys import fingerprint, signing_key
 from audits.ledger.hashing import GENESIS_PREV, canonical, prepare
 from audits.ledger.signing import checkpoint_body, sign_checkpoint
 from audits.models import AuditEvent, Checkpoint, PersonalRecord
+from core.models import IdempotencyRecord
 from core.request_context import current_request_id
 
 # Any constant works; it names "the audit chain" among PostgreSQL advisory locks.
@@ -128,6 +129,8 @@ def person_erase(*, subject: str, actor: str) -> AuditEvent:
 
 
 def _anonymise_user(pk: int) -> None:
+    # A stored response, replayed for its idempotency key, may quote what they wrote (a statement).
+    IdempotencyRecord.objects.filter(user_id=pk).delete()
     user = get_user_model().objects.filter(pk=pk).first()
     if user is None:
         return

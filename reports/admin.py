@@ -12,11 +12,14 @@ from reports import services
 from reports.frameworks import FRAMEWORK_IDS
 from reports.models import Attestation, Report
 from reports.report_admin import ReportAdmin
+from reports.selectors import attestation_statement, attestations_with_statements, statement_shown
 
 
 class AttestationAnswerForm(forms.ModelForm):
     framework = forms.ChoiceField(choices=[(fw, fw) for fw in FRAMEWORK_IDS])
     item_id = forms.CharField(max_length=40, help_text="A human item of the framework, e.g. GDPR-22-3")
+    # Not a column: the service keeps it as the officer's personal record, erasable.
+    statement = forms.CharField(widget=forms.Textarea, max_length=services.STATEMENT_MAX)
     attachment = forms.FileField(required=False, help_text=f"At most {services.ATTACHMENT_MAX_BYTES} bytes")
 
     class Meta:
@@ -61,7 +64,7 @@ class AttestationAdmin(admin.ModelAdmin):
         "checklist_version",
         "answer",
         "statement",
-        "statement_sha256",
+        "statement_digest",
         "attachments",
         "answered_by",
         "answered_at",
@@ -69,6 +72,13 @@ class AttestationAdmin(admin.ModelAdmin):
         "superseded_at",
     ]
     actions = ["withdraw"]
+
+    def get_queryset(self, request):
+        return attestations_with_statements(super().get_queryset(request))
+
+    @admin.display(description="statement")
+    def statement(self, obj) -> str:
+        return statement_shown(attestation_statement(obj))
 
     @admin.display(boolean=True, description="current")
     def current(self, obj) -> bool:

@@ -18,7 +18,7 @@ from reports import services
 from reports.checklists import applicable_frameworks, checklist_evaluate, checklist_summary, checklists_evaluate
 from reports.frameworks import FRAMEWORK_IDS, framework_load
 from reports.models import Attestation
-from reports.selectors import attestation_history
+from reports.selectors import attestation_history, attestation_statement, statement_shown
 
 
 class ItemResultOutput(serializers.Serializer):
@@ -108,6 +108,11 @@ class ChecklistDetailApi(APIView):
 class AttestationOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="version.model.name")
     version = serializers.CharField(source="version.version")
+    statement = serializers.SerializerMethodField(help_text='the text, or "[erased]" once its author was erased')
+    statement_erased = serializers.SerializerMethodField()
+    statement_sha256 = serializers.CharField(
+        source="statement_digest", help_text="SHA-256 over the statement's random salt and text, as events carry it"
+    )
     answered_by = serializers.SerializerMethodField()
     current = serializers.SerializerMethodField()
     expired = serializers.SerializerMethodField()
@@ -123,6 +128,7 @@ class AttestationOutput(serializers.ModelSerializer):
             "checklist_version",
             "answer",
             "statement",
+            "statement_erased",
             "statement_sha256",
             "attachments",
             "answered_by",
@@ -132,6 +138,12 @@ class AttestationOutput(serializers.ModelSerializer):
             "current",
             "expired",
         ]
+
+    def get_statement(self, obj) -> str:
+        return statement_shown(attestation_statement(obj))
+
+    def get_statement_erased(self, obj) -> bool:
+        return attestation_statement(obj) is None
 
     def get_answered_by(self, obj) -> str:
         return f"user:{obj.answered_by_id}"

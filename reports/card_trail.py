@@ -11,6 +11,7 @@ from audits.services import actor_for
 from evidence.models import EvidenceJob
 from registry.models import ApprovalRequest, ModelVersion
 from reports.models import Attestation
+from reports.selectors import attestation_statement, attestations_with_statements, statement_shown
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -19,14 +20,16 @@ def _ts(value: datetime | None) -> str | None:
 
 def _attestation(row: Attestation, as_of: datetime | None) -> dict:
     expired = row.expires_at is not None and as_of is not None and row.expires_at <= as_of
+    text = attestation_statement(row)
     return {
         "id": row.pk,
         "framework": row.framework,
         "item_id": row.item_id,
         "checklist_version": row.checklist_version,
         "answer": row.answer,
-        "statement": row.statement,
-        "statement_sha256": row.statement_sha256,
+        "statement": statement_shown(text),  # ERASED once its author was erased; the digest stays
+        "statement_erased": text is None,
+        "statement_sha256": row.statement_digest,
         "attachments": [
             {key: item.get(key) for key in ("name", "sha256", "size", "content_type")} for item in row.attachments
         ],
@@ -38,8 +41,9 @@ def _attestation(row: Attestation, as_of: datetime | None) -> dict:
 
 
 def attestations_section(version: ModelVersion, frameworks: list[str], as_of: datetime | None) -> list[dict]:
-    """The answers that were current at as_of (a later answer supersedes an earlier one)."""
-    rows = Attestation.objects.filter(version=version, framework__in=frameworks)
+    """The answers that were current at as_of (a later answer supersedes an earlier one). A statement
+    is read as it is now: one erased since as_of shows as erased."""
+    rows = attestations_with_statements(Attestation.objects.filter(version=version, framework__in=frameworks))
     if as_of is not None:
         rows = rows.filter(answered_at__lte=as_of).filter(Q(superseded_at__isnull=True) | Q(superseded_at__gt=as_of))
     else:

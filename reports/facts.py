@@ -122,7 +122,7 @@ def _attestations(version: ModelVersion) -> dict:
         found.setdefault(row.framework, {})[row.item_id] = {
             "id": row.pk,
             "answer": row.answer,
-            "statement_sha256": row.statement_sha256,
+            "statement_sha256": row.statement_digest,  # salted: the text itself is personal data
             "answered_by": actor_for(row.answered_by),
             "answered_at": row.answered_at,
             "expires_at": row.expires_at,

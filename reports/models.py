@@ -20,8 +20,9 @@ class Attestation(models.Model):
     item_id = models.CharField(max_length=40)  # "GDPR-22-3"
     checklist_version = models.CharField(max_length=20)  # the framework file's version when answered
     answer = models.CharField(max_length=20, choices=Answer.choices)
-    statement = models.TextField()
-    statement_sha256 = models.CharField(max_length=64)
+    # The statement is the officer's own words, personal data: its text lives beside the trail in
+    # audits.PersonalRecord (erased with the person), found by this salted digest, which events carry.
+    statement_digest = models.CharField(max_length=64)
     # [{"name", "sha256", "size", "content_type"}]; the bytes live in the evidence store under their digest.
     attachments = models.JSONField(default=list)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

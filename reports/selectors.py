@@ -1,8 +1,31 @@
-"""Reads of attestations: the current answer per item, and the full history (kept: it is evidence)."""
+"""Reads of attestations: the current answer per item, and the full history (kept: it is evidence).
 
-from django.db.models import QuerySet
+A statement is read from the officer's personal record beside the trail; once the officer has been
+erased it is gone, and every reader shows ERASED in its place (answer, item, time and digest remain)."""
 
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from audits.models import PersonalRecord
 from reports.models import Attestation
+
+ERASED = "[erased]"
+
+
+def attestations_with_statements(rows: QuerySet) -> QuerySet:
+    """Annotates each row with statement_text: its statement, or None once its author was erased."""
+    text = PersonalRecord.objects.filter(digest=OuterRef("statement_digest")).values("text")[:1]
+    return rows.annotate(statement_text=Subquery(text))
+
+
+def attestation_statement(attestation: Attestation) -> str | None:
+    """The statement of one answer, or None when it was erased with its author."""
+    if hasattr(attestation, "statement_text"):
+        return attestation.statement_text
+    return PersonalRecord.objects.filter(digest=attestation.statement_digest).values_list("text", flat=True).first()
+
+
+def statement_shown(text: str | None) -> str:
+    return ERASED if text is None else text
 
 
 def attestation_history(*, version, framework: str | None = None, item_id: str | None = None) -> QuerySet:
@@ -11,7 +34,7 @@ def attestation_history(*, version, framework: str | None = None, item_id: str |
         rows = rows.filter(framework=framework)
     if item_id:
         rows = rows.filter(item_id=item_id)
-    return rows.order_by("-answered_at", "-id")
+    return attestations_with_statements(rows).order_by("-answered_at", "-id")
 
 
 def attestations_current(*, version, framework: str | None = None) -> QuerySet:

@@ -3,15 +3,18 @@
 Each answer belongs to one model version, supersedes the item's previous answer (kept as history),
 may carry attachments (stored once under their SHA-256 in the evidence store) and may expire. Every
 answer and withdrawal writes its audit event in the same transaction.
+
+The statement is the officer's free text, so personal data: it is kept beside the chain as a personal
+record of the officer, erased with them, and rows and events refer to it only by its salted digest.
 """
 
-import hashlib
 from pathlib import PurePath
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits.services import actor_for, audit_event_append, object_ref
+from accounts.selectors import decider_check
+from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import evidence_store, roles
 from core.errors import DomainError
 from reports.checklists import applicable_frameworks
@@ -92,6 +95,7 @@ def attestation_validate(
     now=None,
 ) -> dict:
     """Every rule an answer must meet, without writing anything; returns the checklist item answered."""
+    decider_check(user)
     _check_officer(user)
     item = _check_item(version, framework, item_id)
     _check_separation(version, user)
@@ -127,7 +131,7 @@ def _event_data(attestation: Attestation, previous: Attestation | None) -> dict:
         "item_id": attestation.item_id,
         "checklist_version": attestation.checklist_version,
         "answer": attestation.answer,
-        "statement_sha256": attestation.statement_sha256,
+        "statement_digest": attestation.statement_digest,  # salted; events before it had a plain statement_sha256
         "attachments": [a["sha256"] for a in attestation.attachments],
         "expires_at": attestation.expires_at.isoformat() if attestation.expires_at else None,
         "supersedes": previous.pk if previous else None,
@@ -153,6 +157,8 @@ def attestation_answer(
     )
     stored = [_store(upload) for upload in attachments]  # content-addressed: a rollback leaves harmless blobs
     previous = _supersede(version, framework, item_id, now)
+    actor = actor_for(user)
+    digest = personal_record_store(subject=actor, kind="attestation_statement", text=statement)
     try:
         with transaction.atomic():
             attestation = Attestation.objects.create(
@@ -161,8 +167,7 @@ def attestation_answer(
                 item_id=item_id,
                 checklist_version=framework_load(framework)["version"],
                 answer=answer,
-                statement=statement,
-                statement_sha256=hashlib.sha256(statement.encode("utf-8")).hexdigest(),
+                statement_digest=digest,
                 attachments=stored,
                 answered_by=user,
                 answered_at=now,
@@ -171,7 +176,7 @@ def attestation_answer(
     except IntegrityError as exc:  # a concurrent answer to the same item won
         raise DomainError("conflict", f"{item_id} was just answered; reload and try again.", status_code=409) from exc
     audit_event_append(
-        actor=actor_for(user),
+        actor=actor,
         action="attestation.answered",
         object_ref=object_ref(attestation),
         data=_event_data(attestation, previous),

@@ -61,7 +61,7 @@ def test_an_answer_decides_its_item_and_is_an_audit_event(version, officer):
     item = _item(version, "GDPR-35-1")
     assert item.status == "passed"
     assert item.reason.startswith(f"attested met by user:{officer.pk} on ")
-    assert item.evidence == ({"kind": "attestation", "id": attestation.pk, "sha256": attestation.statement_sha256},)
+    assert item.evidence == ({"kind": "attestation", "id": attestation.pk, "sha256": attestation.statement_digest},)
     event = _event("attestation.answered")
     assert event["actor"] == f"user:{officer.pk}"
     assert event["object"] == f"reports.attestation:{attestation.pk}"
@@ -72,7 +72,7 @@ def test_an_answer_decides_its_item_and_is_an_audit_event(version, officer):
         "item_id": "GDPR-35-1",
         "checklist_version": "2026.1",
         "answer": "met",
-        "statement_sha256": attestation.statement_sha256,
+        "statement_digest": attestation.statement_digest,
         "attachments": [],
         "expires_at": None,
         "supersedes": None,
