@@ -31,6 +31,4 @@ def decider_check(user: AbstractBaseUser) -> None:
     """Re-checked whenever someone decides (approve, reject, waive, attest): machines never decide, whatever
     groups they were given by mistake."""
     if is_service_account(user):
-        raise DomainError(
-            "permission_denied", "Service accounts never decide: a person must.", status_code=403
-        )
+        raise DomainError("permission_denied", "Service accounts never decide: a person must.", status_code=403)

@@ -32,6 +32,7 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
             "target_stage",
             "status",
             "requested_by",
+            "trigger",
             "artifact_sha256",
             "policy",
             "justification_digest",
@@ -42,7 +43,7 @@ class ApprovalRequestOutput(serializers.ModelSerializer):
         ]
 
     def get_requested_by(self, obj) -> str:
-        return f"user:{obj.requested_by_id}"
+        return f"user:{obj.requested_by_id}" if obj.requested_by_id else "system"
 
     def get_progress(self, obj) -> dict:
         return approval_request_state(obj)
@@ -158,6 +159,8 @@ class PolicyUpdateApi(APIView):
         requires_bias_audit = serializers.BooleanField(required=False)
         requires_model_cards = serializers.BooleanField(required=False)
         requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
+        requires_checklists_without_failures = serializers.BooleanField(required=False)
+        unexplainable = serializers.ChoiceField(choices=approvals.UNEXPLAINABLE, required=False)
         validity_days = serializers.IntegerField(min_value=1, required=False)
         evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
         bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)

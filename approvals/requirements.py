@@ -16,14 +16,15 @@ from evidence.selectors import evidence_job_newest
 from registry.models import ApprovalPolicy, ModelVersion, Stage
 from registry.policies import policy_snapshot, policy_thresholds
 from registry.selectors import active_waiver
+from reports.checklists import applicable_frameworks
 
-SATISFIED = ("done", "waived")
+SATISFIED = ("done", "waived", "not_applicable")
 
 
 @dataclass
 class EvidenceItem:
     requirement: str
-    status: str  # done | waived | missing | running | failed | stale
+    status: str  # done | waived | not_applicable | missing | running | failed | stale
     reason: str = ""
     digests: dict = field(default_factory=dict)
 
@@ -46,6 +47,8 @@ def required_evidence(version: ModelVersion, policy: ApprovalPolicy | dict) -> l
         needed.extend(f"model_card:{fw}" for fw in version.model.frameworks)
     if rules["requires_drift_check_for_reapproval"] and version.stage == Stage.PRODUCTION:
         needed.append("drift_check")
+    if rules.get("requires_checklists_without_failures"):
+        needed.extend(f"checklist:{fw}" for fw in applicable_frameworks(version.model))
     return needed
 
 
@@ -102,26 +105,83 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
     now = now or timezone.now()
     items = []
     for name in required_evidence(version, rules):
-        if name in JOB_REQUIREMENTS:
+        if name == "explanation" and not explainable(version, rules):
+            items.append(_unexplainable_item(version, rules, now))
+        elif name in JOB_REQUIREMENTS:
             item = _job_item(version, name, JOB_REQUIREMENTS[name], rules, now)
             items.append(_waived(item, version, now) if name in WAIVABLE else item)
+        elif name.startswith("checklist:"):
+            items.append(_checklist_item(version, name.split(":", 1)[1], now))
         else:
             items.append(_model_card_item(version, name.split(":", 1)[1], rules, now))
     return items
 
 
+NOT_EXPLAINABLE = "not explainable"  # how an explanation job that no explainer fits fails (evidence.explain)
+UNQUERYABLE = "explanations need a model that can be queried; this version only has recorded predictions"
+
+
+def explainable(version: ModelVersion, rules: dict) -> bool:
+    """False when the version cannot be explained at all: no artifact to query, or its newest explanation
+    job found no explainer that fits it (as opposed to a fault, which is retried and blocks)."""
+    if version.artifact_id is None:
+        return False
+    job = evidence_job_newest(version, "explanation")
+    return not (job and job.status == "failed" and f"{NOT_EXPLAINABLE}: " in job.error)
+
+
+def unexplainable_reason(version: ModelVersion) -> str:
+    if version.artifact_id is None:
+        return UNQUERYABLE
+    job = evidence_job_newest(version, "explanation")
+    return f"the explanation (job {job.pk}) found no explainer for this model: {job.error[:300]}"
+
+
+def _unexplainable_item(version: ModelVersion, rules: dict, now) -> EvidenceItem:
+    """What the policy says an explanation requirement means for a version that cannot be explained."""
+    setting, reason = rules.get("unexplainable", "block"), unexplainable_reason(version)
+    if setting == "not_applicable":
+        return EvidenceItem("explanation", "not_applicable", f"{reason}; the policy marks it not applicable")
+    item = EvidenceItem("explanation", "failed", f"{reason}; the policy requires an explanation")
+    if setting == "waivable":
+        item = EvidenceItem("explanation", "failed", f"{reason}; the policy lets an officer waive it in writing")
+        return _waived(item, version, now)
+    return item
+
+
+def _checklist_item(version: ModelVersion, framework: str, now) -> EvidenceItem:
+    """Met when no item of the framework's checklist has failed; items awaiting an answer do not block.
+
+    Items are decided from the evidence and attestations as they stand, never from the approval being
+    decided, so the requirement cannot wait on itself."""
+    from reports.checklists import checklist_evaluate, checklist_summary
+
+    results = checklist_evaluate(version, framework, now=now)
+    summary = checklist_summary(results)
+    failed = [r for r in results if r.status == "failed"]
+    digests = {"summary": summary, "failed": [r.item_id for r in failed]}
+    if not failed:
+        return EvidenceItem(f"checklist:{framework}", "done", "", digests)
+    listed = "; ".join(f"{r.item_id} ({r.reason})" for r in failed)
+    reason = f"{len(failed)} failed {framework.upper()} checklist item(s): {listed}"
+    return EvidenceItem(f"checklist:{framework}", "failed", reason, digests)
+
+
 def _model_card_item(version: ModelVersion, framework: str, rules: dict, now) -> EvidenceItem:
     """A model card counts when one was rendered for this framework (or a combined card) from the
-    version's current artifact, no older than the policy allows."""
+    version's current artifact, no older than the policy allows.
+
+    The card is evidence for the decision, not its result: a card rendered while the request is pending
+    (its approvals section says so) counts, and the decision records which card it relied on. The newest
+    rendered card counts even while another is being rendered, so a re-render never blocks a decision."""
     from reports.models import Report
 
     requirement, scope = f"model_card:{framework}", framework.lower()
     artifact = version.artifact.sha256 if version.artifact else None
-    report = (
-        Report.objects.filter(version=version, scope__in=[scope, Report.Scope.COMBINED])
-        .order_by("-created_at", "-id")
-        .first()
+    reports = Report.objects.filter(version=version, scope__in=[scope, Report.Scope.COMBINED]).order_by(
+        "-created_at", "-id"
     )
+    report = reports.filter(status=Report.Status.SUCCEEDED).first() or reports.first()
     if report is None:
         return EvidenceItem(requirement, "missing", f"no {framework} model card has been rendered for this version")
     if report.status in (Report.Status.QUEUED, Report.Status.RUNNING):

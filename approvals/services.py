@@ -34,6 +34,23 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
         raise _conflict("archived", f"{version} is archived; register a new version instead.")
     if ApprovalRequest.objects.filter(version=version, target_stage=target_stage, status=Status.PENDING).exists():
         raise _conflict("conflict", f"{version} already has a pending request for {target_stage}.")
+    return _request_open(version, target_stage, user=user, justification=justification)
+
+
+@transaction.atomic
+def approval_rereview_open(*, version: ModelVersion, trigger: str) -> ApprovalRequest | None:
+    """The service opens the production re-review of a version marked 'review required' (after a drift
+    alert), unless a production request is already pending; that one is the re-review then."""
+    version = (
+        ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=version.pk)
+    )
+    pending = ApprovalRequest.objects.filter(version=version, target_stage=Stage.PRODUCTION, status=Status.PENDING)
+    if version.stage != Stage.PRODUCTION or not version.review_required or pending.exists():
+        return None
+    return _request_open(version, Stage.PRODUCTION, user=None, trigger=trigger)
+
+
+def _request_open(version: ModelVersion, target_stage: str, *, user, justification: str = "", trigger: str = ""):
     policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
     subject = actor_for(user)
     digest = personal_record_store(subject=subject, kind="justification", text=justification) if justification else ""
@@ -41,6 +58,7 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
         version=version,
         target_stage=target_stage,
         requested_by=user,
+        trigger=trigger,
         justification_digest=digest,
         policy=policy_snapshot(policy),
         artifact_sha256=version.artifact.sha256 if version.artifact else "",
@@ -60,6 +78,7 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
             "policy": request.policy,
             "justification_sha256": digest or None,
             "evidence": evidence,
+            **({"trigger": trigger} if trigger else {}),
         },
     )
     return request
@@ -168,6 +187,25 @@ def _settle(request: ApprovalRequest, actor: str) -> None:
     if len(approvals) >= policy["approvals_required"] and officers >= policy["officer_approvals_required"]:
         request.expires_at = timezone.now() + timedelta(days=policy["validity_days"])
         _close(request, Status.APPROVED, actor)
+        if request.target_stage == Stage.PRODUCTION:
+            _review_clear(request, actor)
+
+
+def _review_clear(request: ApprovalRequest, actor: str) -> None:
+    """An approved production request is the re-review a 'review required' mark asks for: it lifts the mark."""
+    if not ModelVersion.objects.filter(pk=request.version_id, review_required=True).update(review_required=False):
+        return
+    audit_event_append(
+        actor=actor,
+        action="model_version.review_cleared",
+        object_ref=object_ref(request.version),
+        data={
+            "model": request.version.model.name,
+            "version": request.version.version,
+            "approval_request": request.pk,
+            "artifact_sha256": request.artifact_sha256,
+        },
+    )
 
 
 def _close(request: ApprovalRequest, status: str, actor: str) -> None:
@@ -221,6 +259,7 @@ def approvals_expire(*, now=None) -> int:
     return count
 
 
+UNEXPLAINABLE = ("block", "not_applicable", "waivable")
 POLICY_FIELDS = (
     "approvals_required",
     "officer_approvals_required",
@@ -228,6 +267,8 @@ POLICY_FIELDS = (
     "requires_bias_audit",
     "requires_model_cards",
     "requires_drift_check_for_reapproval",
+    "requires_checklists_without_failures",
+    "unexplainable",
     "validity_days",
     "evidence_max_age_days",
     "bias_min_selection_rate_ratio",
@@ -244,6 +285,7 @@ def _check_policy_ranges(policy: ApprovalPolicy) -> None:
             "Must be in [0, 1].",
         ),
         ("evidence_max_age_days", policy.evidence_max_age_days >= 1, "Must be at least 1."),
+        ("unexplainable", policy.unexplainable in UNEXPLAINABLE, f"Must be one of: {', '.join(UNEXPLAINABLE)}."),
     )
     for name, ok, problem in ranges:
         if not ok:

@@ -8,10 +8,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.selectors import decider_check
+from approvals.requirements import explainable
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
 from registry.models import ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion
+from registry.policies import policy_snapshot
 
 MIN_JUSTIFICATION = 20
 
@@ -39,6 +41,24 @@ def _check_grantor(version: ModelVersion, user) -> None:
         )
 
 
+def _check_explanation_waivable(version: ModelVersion) -> None:
+    """An explanation is waived only where it cannot exist and the version's policy says it may be waived."""
+    rules = policy_snapshot(ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier))
+    if explainable(version, rules):
+        raise DomainError(
+            "not_waivable",
+            "requirement: this version can be explained; run its explanation instead of waiving it.",
+            fields={"requirement": ["Explanation is waivable only for a version that cannot be explained."]},
+        )
+    if rules["unexplainable"] != "waivable":
+        raise DomainError(
+            "not_waivable",
+            f"requirement: the {version.model.risk_tier} policy does not let an unexplainable model's "
+            f"explanation be waived (it says {rules['unexplainable']!r}).",
+            fields={"requirement": ["Not waivable under this policy."]},
+        )
+
+
 def _expiry(version: ModelVersion, expires_at, now):
     limit = now + timedelta(days=ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier).validity_days)
     if expires_at is None:
@@ -62,6 +82,8 @@ def evidence_waiver_grant(
             f"requirement: {requirement!r} cannot be waived.",
             fields={"requirement": [f"One of: {', '.join(EvidenceWaiver.Requirement.values)}."]},
         )
+    if requirement == EvidenceWaiver.Requirement.EXPLANATION:
+        _check_explanation_waivable(version)
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
         raise DomainError(

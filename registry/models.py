@@ -126,6 +126,15 @@ class ApprovalPolicy(models.Model):
     requires_bias_audit = models.BooleanField(default=True)
     requires_model_cards = models.BooleanField(default=True)
     requires_drift_check_for_reapproval = models.BooleanField(default=True)
+    # No checklist item of an applicable framework may have failed (items awaiting an answer do not block).
+    requires_checklists_without_failures = models.BooleanField(default=False)
+    # What an explanation requirement means for a version that cannot be explained at all (a vendor model
+    # known only by its recorded predictions): it blocks, is not applicable, or may be waived in writing.
+    unexplainable = models.CharField(
+        max_length=20,
+        choices=[("block", "block"), ("not_applicable", "not applicable"), ("waivable", "waivable")],
+        default="block",
+    )
     validity_days = models.PositiveIntegerField(default=90)
     # Evidence older than this does not count towards a decision (explanations, bias audits, drift checks).
     evidence_max_age_days = models.PositiveIntegerField(default=180)
@@ -172,7 +181,11 @@ class ApprovalRequest(models.Model):
     target_stage = models.CharField(
         max_length=20, choices=[(Stage.STAGING, "staging"), (Stage.PRODUCTION, "production")]
     )
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty when the service itself opened the request (a re-review after a drift alert); then `trigger` says why.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger = models.CharField(max_length=200, blank=True)
     justification_digest = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     policy = models.JSONField()  # the policy as it stood when the request was made
@@ -192,6 +205,10 @@ class ApprovalRequest(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="approved") | Q(expires_at__isnull=False),
                 name="approvalrequest_approved_has_expiry",
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_by__isnull=False) | ~Q(trigger=""),
+                name="approvalrequest_requested_by_someone_or_something",
             ),
         ]
 
@@ -273,6 +290,7 @@ class EvidenceWaiver(models.Model):
 
     class Requirement(models.TextChoices):
         BIAS_AUDIT = "bias_audit"
+        EXPLANATION = "explanation"  # only for a version that cannot be explained, where the policy allows it
 
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="waivers")
     requirement = models.CharField(max_length=30, choices=Requirement.choices)

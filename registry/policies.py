@@ -13,6 +13,8 @@ def policy_snapshot(policy: ApprovalPolicy) -> dict:
         "requires_bias_audit": policy.requires_bias_audit,
         "requires_model_cards": policy.requires_model_cards,
         "requires_drift_check_for_reapproval": policy.requires_drift_check_for_reapproval,
+        "requires_checklists_without_failures": policy.requires_checklists_without_failures,
+        "unexplainable": policy.unexplainable,
         "validity_days": policy.validity_days,
         "evidence_max_age_days": policy.evidence_max_age_days,
         "bias_min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,

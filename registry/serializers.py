@@ -215,6 +215,8 @@ class PolicyOutput(serializers.ModelSerializer):
             "requires_bias_audit",
             "requires_model_cards",
             "requires_drift_check_for_reapproval",
+            "requires_checklists_without_failures",
+            "unexplainable",
             "validity_days",
             "evidence_max_age_days",
             "bias_min_selection_rate_ratio",

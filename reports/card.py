@@ -14,6 +14,7 @@ from audits.services import actor_for
 from evidence.models import EvidenceJob
 from evidence.selectors import evidence_job_newest
 from registry.models import ApprovalRequest, Dataset, ModelVersion
+from registry.policies import policy_for
 from reports import card_evidence
 from reports.card_trail import approvals_section, attestations_section, audit_section, trail_refs
 
@@ -84,15 +85,38 @@ def _evidence_sections(version: ModelVersion, jobs: dict) -> dict:
     names = (version.artifact_report or {}).get("feature_names") or []
     if explanation and not names:
         names = explanation.dataset.schema.get("features") or []
-    explained = card_evidence.explainability_section(job_pointer(explanation), explanation.result, names)
+    explained = (
+        card_evidence.explainability_section(job_pointer(explanation), explanation.result, names)
+        if explanation
+        else None
+    )
     drifted = card_evidence.drift_section(job_pointer(drift), drift.result) if drift else None
     return {
         "performance": performance_section(version, bias, fairness),
         "fairness": fairness or {"missing": _missing("bias audit", version, "bias_audit")},
-        "explainability": explained if explanation else {"missing": _missing("explanation", version, "explanation")},
+        "explainability": explained or {"missing": _explanation_missing(version)},
         "drift": drifted,
-        "limitations": limitations(version, fairness, explained if explanation else None, drifted),
+        "limitations": limitations(version, fairness, explained, drifted),
     }
+
+
+UNEXPLAINABLE_MEANS = {
+    "block": "the policy still requires an explanation, so this version cannot be approved",
+    "not_applicable": "the policy marks explanation not applicable to it",
+    "waivable": "the policy lets a compliance officer waive the explanation in writing",
+}
+
+
+def _explanation_missing(version: ModelVersion) -> str:
+    """Why the card has no explanation; for a version known only by its predictions, what the policy says."""
+    if version.artifact_id is not None:
+        return _missing("explanation", version, "explanation")
+    from evidence.explain.common import RECORDED_ONLY  # loaded here: the explainers are heavy to import
+
+    policy = policy_for(version)
+    setting = policy.unexplainable if policy else "block"
+    tier = version.model.risk_tier
+    return f"Not explainable: {RECORDED_ONLY}. Under the {tier} risk policy, {UNEXPLAINABLE_MEANS[setting]}."
 
 
 def _missing(label: str, version: ModelVersion, kind: str) -> str:

@@ -79,7 +79,7 @@ def test_a_shifted_production_sample_alerts_and_asks_for_review(ci_client, versi
     assert "income" in job.result["drifted_features"]
     assert ModelVersion.objects.get(pk=version.pk).review_required
     actions = [json.loads(bytes(b))["action"] for b in AuditEvent.objects.values_list("body", flat=True)]
-    assert actions[-2:] == ["evidence.completed", "drift.alert"]
+    assert actions[-3:] == ["evidence.completed", "drift.alert", "approval.requested"]  # the re-review
 
 
 def test_a_small_sample_gets_no_verdict(ci_client, version, django_capture_on_commit_callbacks):
