@@ -35,8 +35,6 @@ class EmbeddedBeat:
                 self.run(entry["task"])
             except Exception:  # one failing job must not stop the others, nor the thread
                 logger.exception("Periodic job %s failed", name)
-            finally:
-                close_old_connections()
             ran.append(name)
         return ran
 
@@ -46,6 +44,7 @@ class EmbeddedBeat:
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.tick(time.monotonic())
+            close_old_connections()  # the thread's own connection, as a request's end would
             stop.wait(min(self.seconds_to_next(time.monotonic()), 60.0))
 
 

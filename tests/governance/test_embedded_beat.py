@@ -36,20 +36,26 @@ def test_a_failing_job_does_not_stop_the_others(caplog):
         ran.append(task)
 
     ran = []
-    beat = EmbeddedBeat({"bad": {"task": "t.bad", "schedule": 1}, "good": {"task": "t.good", "schedule": 1}}, run, now=0)
+    beat = EmbeddedBeat(
+        {"bad": {"task": "t.bad", "schedule": 1}, "good": {"task": "t.good", "schedule": 1}}, run, now=0
+    )
     assert beat.tick(0) == ["bad", "good"]
     assert ran == ["t.good"]
     assert "Periodic job bad failed" in caplog.text
 
 
 def test_every_periodic_job_of_the_schedule_runs_in_process():
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
         run_task(entry["task"])  # raises if a job is missing or broken
     assert set(settings.CELERY_BEAT_SCHEDULE) >= {"webhooks-dispatch-due", "approvals-expire", "audit-checkpoint"}
 
 
 def test_a_failed_delivery_is_retried_by_the_in_process_schedule(
-    settings, client_as, admin_user, receiver, django_capture_on_commit_callbacks  # noqa: F811
+    settings,
+    client_as,
+    admin_user,
+    receiver,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 30
     server = receiver(failures=1)
