@@ -123,3 +123,37 @@ def test_waivers_approvals_and_machines_keep_their_duties_apart(
     approved = decide(client_as(officer2), request_id)
     assert approved.json()["request"]["status"] == "approved"
     assert approved.json()["evidence_digests"]["bias_audit"]["waiver"] == granted.json()["id"]
+
+
+def test_ci_meets_strict_input_and_the_deployment_guardrail(ci_client, model_bytes, client_as, auditor):
+    from tests.registry_fixtures import register_model, register_version
+
+    # A typo is refused, naming the field, and nothing is created.
+    typo = register_model(ci_client, tagz={"team": "risk"})
+    assert typo.status_code == 400
+    assert "tagz" in typo.json()["error"]["fields"]
+    assert register_model(ci_client).status_code == 201
+    bad_lineage = register_version(ci_client, model_bytes, lineage={"pipline": "github-actions"})
+    assert bad_lineage.status_code == 400
+    assert "metadata.lineage.pipline" in bad_lineage.json()["error"]["fields"]
+    assert register_version(ci_client, model_bytes).status_code == 201
+
+    # Deploying before any approval is recorded, but as a violation everyone can see.
+    deployment = {
+        "environment": "prod-eu",
+        "strategy": "canary",
+        "traffic_percent": "5",
+        "serving_platform": "kserve",
+        "rollback_threshold": {"metric": "error_rate", "above": 0.02, "window_minutes": 10},
+    }
+    url = reverse("v1:deployments", args=["credit-scoring", "1.0.0"])
+    bad_threshold = ci_client.post(url, {**deployment, "rollback_threshold": {"metric": "banana"}}, format="json")
+    assert bad_threshold.status_code == 400
+    recorded = ci_client.post(url, deployment, format="json")
+    assert recorded.status_code == 201
+    assert recorded.json()["violation"] is True
+    version = client_as(auditor).get(reverse("v1:model-version", args=["credit-scoring", "1.0.0"])).json()
+    (violation,) = version["deployment_violations"]
+    assert violation["environment"] == "prod-eu"
+    events = client_as(auditor).get(reverse("v1:audit-events"), {"action": "deployment.unapproved"}).json()
+    assert events["count"] == 1
