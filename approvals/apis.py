@@ -12,7 +12,7 @@ from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
-from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from registry.models import UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
 from registry.selectors import GATED_STAGES, version_get
 from registry.serializers import PolicyOutput
 
@@ -160,7 +160,7 @@ class PolicyUpdateApi(APIView):
         requires_model_cards = serializers.BooleanField(required=False)
         requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
         requires_checklists_without_failures = serializers.BooleanField(required=False)
-        unexplainable = serializers.ChoiceField(choices=approvals.UNEXPLAINABLE, required=False)
+        unexplainable = serializers.ChoiceField(choices=UNEXPLAINABLE, required=False)
         validity_days = serializers.IntegerField(min_value=1, required=False)
         evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
         bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)

@@ -10,8 +10,9 @@ from approvals.requirements import evidence_status
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
+from registry import models as registry_models
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
-from registry.policies import policy_snapshot
+from registry.policies import POLICY_FIELDS, policy_snapshot
 
 Status = ApprovalRequest.Status
 
@@ -259,21 +260,7 @@ def approvals_expire(*, now=None) -> int:
     return count
 
 
-UNEXPLAINABLE = ("block", "not_applicable", "waivable")
-POLICY_FIELDS = (
-    "approvals_required",
-    "officer_approvals_required",
-    "requires_explanation",
-    "requires_bias_audit",
-    "requires_model_cards",
-    "requires_drift_check_for_reapproval",
-    "requires_checklists_without_failures",
-    "unexplainable",
-    "validity_days",
-    "evidence_max_age_days",
-    "bias_min_selection_rate_ratio",
-    "bias_max_equalized_odds_difference",
-)
+UNEXPLAINABLE = tuple(value for value, _ in registry_models.UNEXPLAINABLE)
 
 
 def _check_policy_ranges(policy: ApprovalPolicy) -> None:

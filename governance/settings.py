@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RiskTierEnum": "registry.models.RiskTier",
+        "UnexplainableEnum": "registry.models.UNEXPLAINABLE",
+        "RollbackMetricEnum": "registry.serializers.ROLLBACK_METRICS",
         "ReportStatusEnum": "reports.models.Report.Status",
         "ReportScopeEnum": "reports.models.Report.Scope",
     },

@@ -118,6 +118,9 @@ class Dataset(models.Model):
         return f"{self.name} ({self.kind})"
 
 
+UNEXPLAINABLE = [("block", "block"), ("not_applicable", "not applicable"), ("waivable", "waivable")]
+
+
 class ApprovalPolicy(models.Model):
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, unique=True)
     approvals_required = models.PositiveSmallIntegerField()
@@ -130,11 +133,7 @@ class ApprovalPolicy(models.Model):
     requires_checklists_without_failures = models.BooleanField(default=False)
     # What an explanation requirement means for a version that cannot be explained at all (a vendor model
     # known only by its recorded predictions): it blocks, is not applicable, or may be waived in writing.
-    unexplainable = models.CharField(
-        max_length=20,
-        choices=[("block", "block"), ("not_applicable", "not applicable"), ("waivable", "waivable")],
-        default="block",
-    )
+    unexplainable = models.CharField(max_length=20, choices=UNEXPLAINABLE, default="block")
     validity_days = models.PositiveIntegerField(default=90)
     # Evidence older than this does not count towards a decision (explanations, bias audits, drift checks).
     evidence_max_age_days = models.PositiveIntegerField(default=180)

@@ -2,24 +2,26 @@
 
 from registry.models import ApprovalPolicy
 
+# What a superuser may change in a policy (the API, the admin and the snapshot all name these).
+POLICY_FIELDS = (
+    "approvals_required",
+    "officer_approvals_required",
+    "requires_explanation",
+    "requires_bias_audit",
+    "requires_model_cards",
+    "requires_drift_check_for_reapproval",
+    "requires_checklists_without_failures",
+    "unexplainable",
+    "validity_days",
+    "evidence_max_age_days",
+    "bias_min_selection_rate_ratio",
+    "bias_max_equalized_odds_difference",
+)
+
 
 def policy_snapshot(policy: ApprovalPolicy) -> dict:
     """The policy as it stands, frozen into each approval request."""
-    return {
-        "risk_tier": policy.risk_tier,
-        "approvals_required": policy.approvals_required,
-        "officer_approvals_required": policy.officer_approvals_required,
-        "requires_explanation": policy.requires_explanation,
-        "requires_bias_audit": policy.requires_bias_audit,
-        "requires_model_cards": policy.requires_model_cards,
-        "requires_drift_check_for_reapproval": policy.requires_drift_check_for_reapproval,
-        "requires_checklists_without_failures": policy.requires_checklists_without_failures,
-        "unexplainable": policy.unexplainable,
-        "validity_days": policy.validity_days,
-        "evidence_max_age_days": policy.evidence_max_age_days,
-        "bias_min_selection_rate_ratio": policy.bias_min_selection_rate_ratio,
-        "bias_max_equalized_odds_difference": policy.bias_max_equalized_odds_difference,
-    }
+    return {"risk_tier": policy.risk_tier, **{name: getattr(policy, name) for name in POLICY_FIELDS}}
 
 
 def policy_for(version) -> ApprovalPolicy | None:

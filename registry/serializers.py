@@ -17,6 +17,7 @@ from registry.models import (
     ModelVersion,
     RegisteredModel,
 )
+from registry.policies import POLICY_FIELDS
 
 
 class JsonField(serializers.JSONField):
@@ -207,22 +208,7 @@ class DatasetOutput(serializers.ModelSerializer):
 class PolicyOutput(serializers.ModelSerializer):
     class Meta:
         model = ApprovalPolicy
-        fields = [
-            "risk_tier",
-            "approvals_required",
-            "officer_approvals_required",
-            "requires_explanation",
-            "requires_bias_audit",
-            "requires_model_cards",
-            "requires_drift_check_for_reapproval",
-            "requires_checklists_without_failures",
-            "unexplainable",
-            "validity_days",
-            "evidence_max_age_days",
-            "bias_min_selection_rate_ratio",
-            "bias_max_equalized_odds_difference",
-            "updated_at",
-        ]
+        fields = ["risk_tier", *POLICY_FIELDS, "updated_at"]
 
 
 MODEL_CHOICES = {"frameworks": FRAMEWORKS, "data_classification": DATA_CLASSES}
