@@ -3,8 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from core.errors import json_error_view
-from governance import apis
+from governance import apis, views
 
 admin.site.site_header = f"{settings.PRODUCT_NAME} — model governance"
 admin.site.site_title = settings.PRODUCT_NAME
@@ -20,6 +19,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", views.landing, name="home"),
     path("healthz", apis.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -27,7 +27,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
 ]
 
-handler400 = json_error_view(400, "bad_request", "Bad request.")
-handler403 = json_error_view(403, "permission_denied", "Forbidden.")
-handler404 = json_error_view(404, "not_found", "Not found.")
-handler500 = json_error_view(500, "server_error", "Internal server error.")
+# People get pages in the admin's look; paths under /api/ keep the API's JSON error shape.
+handler400 = views.error_view(400)
+handler403 = views.error_view(403)
+handler404 = views.error_view(404)
+handler500 = views.error_view(500)
