@@ -1,14 +1,22 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.response import TemplateResponse
 
-from accounts.models import ApiToken, ServiceAccount
+from accounts.models import ApiToken, PersonalToken, ServiceAccount
 from accounts.selectors import is_service_account, service_account_roles_check
-from accounts.services import service_account_revoke
+from accounts.services import (
+    personal_token_issue,
+    personal_token_revoke,
+    personal_tokens_revoke_all,
+    service_account_revoke,
+)
 from audits.services import actor_for, audit_event_append, object_ref
 from core.errors import DomainError
 
@@ -93,6 +101,12 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
     audit_noun = "user"
     form = UserForm
 
+    def save_model(self, request, obj, form, change):
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Each token's revocation is an event; the database trigger would revoke them silently.
+            personal_tokens_revoke_all(owner=obj, actor=actor_for(request.user), reason="owner_deactivated")
+        super().save_model(request, obj, form, change)
+
     @transaction.atomic
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
@@ -139,3 +153,94 @@ class ServiceAccountAdmin(admin.ModelAdmin):
         for account in queryset:
             service_account_revoke(account=account, actor=actor_for(request.user))
         self.message_user(request, f"Revoked {queryset.count()} service account(s).", messages.SUCCESS)
+
+
+def _is_person(request) -> bool:
+    """Signed in to the admin as a person (never a service account); asked many times per page, so kept."""
+    if not hasattr(request, "_accounts_is_person"):
+        user = request.user
+        request._accounts_is_person = bool(user.is_active and user.is_staff and not is_service_account(user))
+    return request._accounts_is_person
+
+
+class PersonalTokenIssueForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What it is for, e.g. 'quarterly trail export'.")
+    expires_in_days = forms.IntegerField(min_value=1, initial=30, help_text="Required; the token stops then.")
+    access = forms.ChoiceField(choices=PersonalToken.Access.choices, initial=PersonalToken.Access.READ)
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    """My API tokens: each person sees, issues and revokes their own; superusers see and revoke everyone's.
+    A token is shown once, on the page that answers the issue form, and never stored."""
+
+    list_display = ["name", "prefix", "access", "state", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    fields = ["name", "owner", "prefix", "access", "state", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        tokens = super().get_queryset(request).select_related("user")
+        return tokens if request.user.is_superuser else tokens.filter(user_id=request.user.pk)
+
+    def get_list_display(self, request):
+        return ["owner", *self.list_display] if request.user.is_superuser else self.list_display
+
+    @admin.display(description="owner")
+    def owner(self, obj) -> str:
+        return f"user:{obj.user_id} ({obj.user.get_username()})"
+
+    @admin.display(description="state")
+    def state(self, obj) -> str:
+        return obj.state()
+
+    def has_module_permission(self, request) -> bool:
+        return _is_person(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        mine = obj is None or obj.user_id == request.user.pk or request.user.is_superuser
+        return _is_person(request) and mine
+
+    def has_add_permission(self, request) -> bool:
+        return _is_person(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # nothing about a token changes but its revocation, which is an action
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # kept as the record of what was issued
+
+    def changelist_view(self, request, extra_context=None):
+        title = "All personal API tokens" if request.user.is_superuser else "My API tokens"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PersonalTokenIssueForm(request.POST or None)
+        row = token = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                row, token = personal_token_issue(user=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                for field, errors in (exc.fields or {None: [exc.message]}).items():
+                    form.add_error(field if field in form.fields else None, errors)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Issue a personal API token",
+            "form": form,
+            "row": row,
+            "token": token,
+            "max_days": settings.PERSONAL_TOKEN_MAX_DAYS,
+        }
+        response = TemplateResponse(request, "admin/accounts/personaltoken/issue.html", context)
+        if token:
+            response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            personal_token_revoke(token=token, user=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).", messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""Who am I, and the superuser's service-account API."""
+"""Who am I, a person's own API tokens, and the superuser's service-account API."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -6,8 +6,15 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ServiceAccount
-from accounts.services import service_account_create, service_account_revoke
+from accounts.models import PersonalToken, ServiceAccount
+from accounts.permissions import IsPerson, SignedInSession
+from accounts.selectors import personal_tokens_of
+from accounts.services import (
+    personal_token_issue,
+    personal_token_revoke,
+    service_account_create,
+    service_account_revoke,
+)
 from audits.services import actor_for
 from core import roles
 from core.permissions import IsSuperuser
@@ -82,3 +89,73 @@ class ServiceAccountRevokeApi(APIView):
         account = get_object_or_404(ServiceAccount, name=name)
         account = service_account_revoke(account=account, actor=actor_for(request.user))
         return Response(ServiceAccountOutput(account).data)
+
+
+class PersonalTokenOutput(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PersonalToken
+        fields = ["id", "name", "prefix", "access", "created_at", "expires_at", "last_used_at", "revoked_at", "state"]
+
+    def get_state(self, obj) -> str:
+        return obj.state()
+
+
+class PersonalTokenListCreateApi(generics.ListAPIView):
+    """The caller's own tokens; any person may hold them, a service account never."""
+
+    serializer_class = PersonalTokenOutput
+
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=100)
+        expires_in_days = serializers.IntegerField(
+            min_value=1, help_text="Required; at most PERSONAL_TOKEN_MAX_DAYS (90 by default)."
+        )
+        access = serializers.ChoiceField(
+            choices=PersonalToken.Access.choices,
+            default=PersonalToken.Access.READ,
+            help_text="read (the default, and always for auditors) or write (never decides).",
+        )
+
+    class CreatedSerializer(PersonalTokenOutput):
+        token = serializers.CharField(help_text="Shown once; only its SHA-256 is kept.")
+
+        class Meta(PersonalTokenOutput.Meta):
+            fields = [*PersonalTokenOutput.Meta.fields, "token"]
+
+    def get_permissions(self):
+        return [IsPerson(), SignedInSession()] if self.request.method == "POST" else [IsPerson()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PersonalToken.objects.none()
+        return personal_tokens_of(self.request.user)
+
+    @extend_schema(summary="List my personal API tokens (never the tokens themselves)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: CreatedSerializer},
+        summary="Issue a personal API token for myself (signed in, not with a token); shown once",
+    )
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        row, token = personal_token_issue(user=request.user, **payload.validated_data)
+        row.token = token
+        response = Response(self.CreatedSerializer(row).data, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class PersonalTokenRevokeApi(APIView):
+    permission_classes = [IsPerson]
+
+    @extend_schema(request=None, responses=PersonalTokenOutput, summary="Revoke one of my personal API tokens")
+    def post(self, request, pk: int):
+        refuse_input(request.data)
+        token = get_object_or_404(personal_tokens_of(request.user), pk=pk)
+        return Response(PersonalTokenOutput(personal_token_revoke(token=token, user=request.user)).data)

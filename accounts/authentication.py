@@ -8,15 +8,22 @@ from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
-from accounts.models import ApiToken, ServiceAccount
-from accounts.tokens import token_digest, token_prefix
+from accounts.models import ApiToken, PersonalToken, ServiceAccount
+from accounts.selectors import personal_token_read_only
+from accounts.tokens import PERSONAL_TOKEN_PREFIX, token_digest, token_marker, token_prefix
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# POSTs that only read, which a read-only personal token may therefore call (URL names): verifying the
+# stored trail writes nothing, and revoking one's own token only takes access away.
+READ_ONLY_POSTS = frozenset({"v1:audit-verify", "v1:personal-token-revoke"})
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <token>` for service accounts."""
+    """`Authorization: Bearer <token>`: a service account's token (`vt_...`) or a person's (`vtp_...`). The
+    marker picks the one table to look in: each kind costs one query, and the service accounts' path (the
+    gate's) is the same as before personal tokens existed."""
 
     keyword = "Bearer"
 
@@ -26,6 +33,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
+        if token_marker(header[1]) == PERSONAL_TOKEN_PREFIX:
+            return self._check_personal(header[1], request)
         return self._check(header[1])
 
     def _check(self, token: str):
@@ -35,14 +44,41 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if row.revoked_at or row.service_account.revoked_at or not row.service_account.user.is_active:
             raise exceptions.AuthenticationFailed("Token revoked.")
-        now = timezone.now()
-        # Recorded at most once a minute: a write on every request would cost the gate its throughput.
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        _touch(ApiToken, row)
         return row.service_account.user, row
+
+    def _check_personal(self, token: str, request):
+        prefix = token_prefix(token, marker=PERSONAL_TOKEN_PREFIX)
+        row = personal_token_with_roles(prefix) if prefix else None
+        if row is None or not hmac.compare_digest(row.digest, token_digest(token)):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        # An inactive owner's token is refused even before the database trigger has revoked it.
+        if row.revoked_at or not row.user.is_active or row.held_by_service_account:
+            raise exceptions.AuthenticationFailed("Token revoked.")
+        if row.expires_at <= timezone.now():
+            raise exceptions.AuthenticationFailed("Token expired.")
+        _touch(PersonalToken, row)
+        if personal_token_read_only(row) and not _only_reads(request):
+            raise exceptions.PermissionDenied("This token is read-only: it reads and verifies, it changes nothing.")
+        row.user._personal_token = row  # read by accounts.selectors.decider_check: a token never decides
+        return row.user, row
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+def _only_reads(request) -> bool:
+    if request.method in SAFE_METHODS:
+        return True
+    match = getattr(request, "resolver_match", None)
+    return request.method == "POST" and match is not None and match.view_name in READ_ONLY_POSTS
+
+
+def _touch(model, row) -> None:
+    now = timezone.now()
+    # Recorded at most once a minute: a write on every request would cost the gate its throughput.
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        model.objects.filter(pk=row.pk).update(last_used_at=now)
 
 
 def _columns(model, alias: str) -> tuple[list[str], str]:
@@ -90,6 +126,45 @@ def token_with_roles(prefix: str) -> ApiToken | None:
     return token
 
 
+@functools.cache
+def _personal_token_query() -> tuple[str, list, list]:
+    """A person's token, the person, whether they are a service account (never allowed one) and their role
+    names, in one statement, built like _token_query."""
+    User = get_user_model()
+    token_fields, token_cols = _columns(PersonalToken, "t")
+    user_fields, user_cols = _columns(User, "u")
+    groups = User.groups.through._meta
+    sql = (
+        f"SELECT {token_cols}, {user_cols}, s.id, g.name "  # noqa: S608
+        f"FROM {PersonalToken._meta.db_table} t "
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {ServiceAccount._meta.db_table} s ON s.user_id = u.id "
+        f"LEFT JOIN {groups.db_table} ug ON ug.user_id = u.id "
+        f"LEFT JOIN {Group._meta.db_table} g ON g.id = ug.group_id "
+        "WHERE t.prefix = %s"
+    )
+    return sql, token_fields, user_fields
+
+
+def personal_token_with_roles(prefix: str) -> PersonalToken | None:
+    sql, token_fields, user_fields = _personal_token_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    User, first, cut = get_user_model(), rows[0], len(token_fields)
+    token = PersonalToken.from_db(connection.alias, token_fields, _values(PersonalToken, first[:cut]))
+    user = User.from_db(connection.alias, user_fields, _values(User, first[cut:-2]))
+    user._role_names = {row[-1] for row in rows if row[-1] is not None}  # read by core.roles
+    token.held_by_service_account = first[-2] is not None
+    if not token.held_by_service_account:
+        # Known to be a person: actor_for and /me/ need not ask again.
+        User.service_account.related.set_cached_value(user, None)
+    token.user = user
+    return token
+
+
 def _values(model, raw: tuple) -> list:
     """Values as the ORM would give them: a raw query on SQLite returns naive UTC datetimes (or text)."""
     values = list(raw)
@@ -105,4 +180,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "apiToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A service account token (vt_...)."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A service account's token (vt_...) or a person's personal API token (vtp_...).",
+        }

@@ -1,14 +1,19 @@
-"""Writes for users, roles and service accounts; each records its audit event in the same transaction."""
+"""Writes for users, roles, service accounts and personal tokens; each records its audit event in the same
+transaction."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import ApiToken, ServiceAccount
-from accounts.tokens import new_token
-from audits.services import audit_event_append, object_ref, personal_record_store
+from accounts.models import ApiToken, PersonalToken, ServiceAccount
+from accounts.selectors import is_service_account
+from accounts.tokens import PERSONAL_TOKEN_PREFIX, new_token
+from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
 
@@ -126,3 +131,96 @@ def user_create(
         },
     )
     return user
+
+
+def _check_personal_token_input(user, name: str, expires_in_days: int, access: str) -> None:
+    if not user.is_active:
+        raise DomainError("permission_denied", "An inactive account cannot hold tokens.", status_code=403)
+    if is_service_account(user):
+        raise DomainError(
+            "permission_denied",
+            "Service accounts cannot hold personal tokens; a superuser issues their tokens.",
+            status_code=403,
+        )
+    if not name.strip() or len(name) > 100:
+        raise DomainError("invalid", "name: 1 to 100 characters.", fields={"name": ["1 to 100 characters."]})
+    limit = settings.PERSONAL_TOKEN_MAX_DAYS
+    if not 1 <= expires_in_days <= limit:
+        message = f"Between 1 and {limit} days (PERSONAL_TOKEN_MAX_DAYS)."
+        raise DomainError("invalid", f"expires_in_days: {message}", fields={"expires_in_days": [message]})
+    if access not in PersonalToken.Access.values:
+        raise DomainError("invalid", "access: read or write.", fields={"access": ["Must be read or write."]})
+    if access == PersonalToken.Access.WRITE and roles.has_role(user, roles.AUDITOR):
+        message = "An auditor's token is read-only."
+        raise DomainError("invalid", f"access: {message}", fields={"access": [message]})
+
+
+@transaction.atomic
+def personal_token_issue(
+    *, user, name: str, expires_in_days: int, access: str = PersonalToken.Access.READ
+) -> tuple[PersonalToken, str]:
+    """A person issues a token for themselves; it is returned once and only its SHA-256 is kept. The event
+    names its prefix, access and expiry, never the token, and not its name (free text a person wrote)."""
+    _check_personal_token_input(user, name, expires_in_days, access)
+    token, prefix, digest = new_token(marker=PERSONAL_TOKEN_PREFIX)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            row = PersonalToken.objects.create(
+                user=user,
+                name=name.strip(),
+                access=access,
+                prefix=prefix,
+                digest=digest,
+                created_at=now,
+                expires_at=now + timedelta(days=expires_in_days),
+            )
+    except IntegrityError as exc:  # a 48-bit prefix collision: vanishingly rare, never silent
+        raise DomainError("conflict", "Token prefix collision; try again.", status_code=409) from exc
+    audit_event_append(
+        actor=actor_for(user),
+        action="personal_token.issued",
+        object_ref=object_ref(row),
+        data={"owner": f"user:{user.pk}", **_token_facts(row)},
+    )
+    return row, token
+
+
+def _token_facts(row: PersonalToken) -> dict:
+    return {"prefix": row.prefix, "access": str(row.access), "expires_at": row.expires_at.isoformat()}
+
+
+@transaction.atomic
+def personal_token_revoke(*, token: PersonalToken, user) -> PersonalToken:
+    """The owner or a superuser revokes a token; revoking twice changes nothing."""
+    if token.user_id != user.pk and not user.is_superuser:
+        raise DomainError("permission_denied", "Only its owner or a superuser revokes a token.", status_code=403)
+    token = PersonalToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at:
+        return token
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    _revoked_event(token, actor=actor_for(user), reason="owner" if token.user_id == user.pk else "superuser")
+    return token
+
+
+@transaction.atomic
+def personal_tokens_revoke_all(*, owner, actor: str, reason: str) -> int:
+    """Every live token of a person (their deactivation); the database trigger of migration 0003 does the same
+    for a deactivation that bypasses this service, without the events."""
+    now = timezone.now()
+    tokens = list(PersonalToken.objects.select_for_update().filter(user_id=owner.pk, revoked_at__isnull=True))
+    for token in tokens:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        _revoked_event(token, actor=actor, reason=reason)
+    return len(tokens)
+
+
+def _revoked_event(token: PersonalToken, *, actor: str, reason: str) -> None:
+    audit_event_append(
+        actor=actor,
+        action="personal_token.revoked",
+        object_ref=object_ref(token),
+        data={"owner": f"user:{token.user_id}", "reason": reason, **_token_facts(token)},
+    )

@@ -167,6 +167,9 @@ MAX_DATASET_BYTES = env_bytes("MAX_DATASET_BYTES", 1024 * 2**20)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_bytes("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 2**20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_bytes("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 2**20)
 
+# The longest a person's personal API token may live; each token names its own expiry, up to this.
+PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 90, minimum=1)
+
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
