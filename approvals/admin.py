@@ -4,12 +4,15 @@ the same services as the API."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from approvals import services as approvals
 from approvals import waivers
 from approvals.selectors import approval_request_state
 from audits.admin import ReadOnlyAdmin
+from core import roles
 from core.errors import DomainError
+from core.permissions import reads_everything
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid
 
@@ -117,16 +120,41 @@ class WaiverForm(forms.ModelForm):
         fields = ["version", "requirement", "expires_at"]
 
 
+def _decides_waivers(user) -> bool:
+    return user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)
+
+
 @admin.register(EvidenceWaiver)
 class EvidenceWaiverAdmin(ReadOnlyAdmin):
-    """Officers grant a waiver with a written justification and revoke it; both go through the service."""
+    """Officers grant a waiver with a written justification and revoke it; both go through the service.
+    Whoever reads everything (auditors too) sees the list; the role decides, not a model permission."""
 
-    list_display = ["id", "version", "requirement", "granted_by", "created_at", "expires_at", "revoked_at"]
+    list_display = ["id", "version", "requirement", "state", "granted_by", "created_at", "expires_at", "revoked_at"]
     list_filter = ["requirement"]
+    search_fields = ["version__model__name"]
+    list_select_related = ["version__model", "granted_by"]
     actions = ["revoke"]
 
+    def has_module_permission(self, request) -> bool:
+        return reads_everything(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return reads_everything(request.user)
+
     def has_add_permission(self, request) -> bool:
-        return request.user.is_superuser or request.user.groups.filter(name="compliance_officer").exists()
+        return _decides_waivers(request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not _decides_waivers(request.user):
+            actions.pop("revoke", None)
+        return actions
+
+    @admin.display(description="state")
+    def state(self, obj) -> str:
+        if obj.revoked_at:
+            return "revoked"
+        return "active" if obj.expires_at > timezone.now() else "expired"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

@@ -31,7 +31,15 @@ class EvidenceJobOutput(serializers.ModelSerializer):
     version = serializers.CharField(source="version.version")
     dataset = serializers.IntegerField(source="dataset_id")
     reference = serializers.IntegerField(source="reference_id", allow_null=True)
-    progress = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField(
+        help_text=(
+            "Rows, as {done, total}. total is 0 while the job is queued or loading its rows, then the number of "
+            "rows it computes over; done counts rows computed and equals total only once the result is recorded "
+            "(status succeeded). A bias audit, drift check or small explanation computes in one pass and reads "
+            "0 of total until then; a chunked explanation counts each chunk's rows, then merges. A queued job "
+            "reads 0 of 0, whatever an earlier attempt had counted."
+        )
+    )
 
     class Meta:
         model = EvidenceJob
@@ -57,6 +65,8 @@ class EvidenceJobOutput(serializers.ModelSerializer):
         ]
 
     def get_progress(self, obj) -> dict:
+        if obj.status == EvidenceJob.Status.QUEUED:  # requeued after a dead worker or a lost connection
+            return {"done": 0, "total": 0}
         return {"done": obj.progress_done, "total": obj.progress_total}
 
 

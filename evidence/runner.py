@@ -69,11 +69,12 @@ def run_job(job_pk: int) -> str | None:
     if job is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
     try:
+        evidence_job_progress(job, done=0, total=0)  # an earlier attempt's count is not this one's
         computed = COMPUTE[job.kind](job)
         if computed is None:  # sent out in chunks: the merge finishes the job
             return merge_when_complete(job) or EvidenceJob.Status.RUNNING
         result, verdict = computed
-        return evidence_job_finish(job, result=result, verdict=verdict).status
+        return _finish_with_progress(job, result, verdict)
     except OperationalError:
         EvidenceJob.objects.filter(pk=job.pk, status="running").update(status="queued")
         raise  # transient: the task retries with backoff
@@ -82,6 +83,16 @@ def run_job(job_pk: int) -> str | None:
     except Exception as exc:  # any other failure ends the job visibly, never "running" forever
         log.exception("evidence job %s failed", job.pk)
         return evidence_job_fail(job, message=f"{type(exc).__name__}: {exc}").status
+
+
+@transaction.atomic
+def _finish_with_progress(job: EvidenceJob, result: dict, verdict: str) -> str:
+    """The rows count as done in the transaction that records the result, never before it: until then a
+    job shows done < total (evidence_job_progress says why)."""
+    finished = evidence_job_finish(job, result=result, verdict=verdict)
+    if finished.status == EvidenceJob.Status.SUCCEEDED:
+        evidence_job_progress(finished, done=finished.progress_total, total=finished.progress_total)
+    return finished.status
 
 
 def _message(exc: Exception) -> str:
@@ -102,7 +113,6 @@ def _drift(job: EvidenceJob) -> tuple[dict, str]:
     frame = dataset_frame(job.dataset, columns=features)
     evidence_job_progress(job, done=0, total=len(frame))
     report = drift_report(profile, frame, psi_alert=settings.DRIFT_PSI_ALERT, min_rows=settings.DRIFT_MIN_ROWS)
-    evidence_job_progress(job, done=len(frame), total=len(frame))
     return report, report["verdict"]
 
 
@@ -115,7 +125,7 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
 
     schema = job.dataset.schema
     frame = dataset_frame(job.dataset)
-    evidence_job_progress(job, done=0, total=len(frame))
+    evidence_job_progress(job, done=0, total=len(frame))  # the rows are loaded; done waits for the result
     predictor = predictor_for(job, frame)
     features = frame[schema["features"]]
     binary = schema["task"] == "binary_classification"
@@ -137,7 +147,6 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
         )
     except BiasAuditInputError as exc:
         raise JobInputError(str(exc)) from exc
-    evidence_job_progress(job, done=len(frame), total=len(frame))
     body = result.to_dict()
     metric = "selection_rate" if binary else "mean_prediction"
     body["charts"] = {metric: evidence_store.put(group_metric_chart_png(result, metric=metric))}
@@ -191,7 +200,6 @@ def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
             return None
         evidence_job_progress(job, done=0, total=len(rows))
         chunk = explain.shap_chunk(predictor, rows, choice, background)
-        evidence_job_progress(job, done=len(rows), total=len(rows))
         lime = _lime(explain, predictor, frame, rows, choice, label, background)
     except explain.ExplanationUnavailable as exc:
         raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {exc}") from exc

@@ -116,6 +116,13 @@ def evidence_job_claim(job_pk: int) -> EvidenceJob | None:
 
 
 def evidence_job_progress(job: EvidenceJob, *, done: int, total: int) -> None:
+    """Progress counts rows. total is 0 until the rows are loaded (the first step a job reports), then the
+    number of rows the job computes over; done counts rows computed and reaches total only together with
+    the result (the runner records that last step in the transaction that writes it). A job computing in
+    one pass (bias audit, drift check, a small explanation) reads 0 of total until then; a chunked
+    explanation counts each chunk's rows as it is recorded, then merges."""
+    if not 0 <= done <= total:
+        raise ValueError(f"progress {done} of {total} rows is not a count of rows")
     EvidenceJob.objects.filter(pk=job.pk).update(progress_done=done, progress_total=total)
 
 
