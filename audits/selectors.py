@@ -1,10 +1,12 @@
 """Reads of the audit trail: streaming, verification and export, all in constant memory."""
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 
 import psycopg
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from audits.keys import signing_key
@@ -79,3 +81,22 @@ def checkpoint_record(checkpoint: Checkpoint) -> dict:
         "signature": checkpoint.signature,
         "key_fingerprint": checkpoint.key_fingerprint,
     }
+
+
+_PERSON = re.compile(r"user:([0-9]{1,18})")
+
+
+def actor_names(actors: Iterable[str]) -> dict[str, str]:
+    """How a person reads each actor: `Jane Doe (user:7)` (the username when there is no name), one query
+    for all of them. Services, "system", an erased or deleted person stay as the pseudonym the trail holds."""
+    actors = set(actors)
+    pks = {int(match[1]): actor for actor in actors if (match := _PERSON.fullmatch(actor))}
+    names = {actor: actor for actor in actors}
+    if not pks:
+        return names
+    people = get_user_model().objects.filter(pk__in=pks).only("username", "first_name", "last_name")
+    for person in people:
+        # person_erase leaves this username and no name behind.
+        if person.get_username() != f"erased-{person.pk}":
+            names[pks[person.pk]] = f"{person.get_full_name() or person.get_username()} ({pks[person.pk]})"
+    return names
