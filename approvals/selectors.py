@@ -1,6 +1,9 @@
-"""Reads of the approval workflow: a request's progress as CI polls it."""
+"""Reads of the approval workflow: a request's progress as CI polls it, and who may decide what."""
+
+from django.db.models import QuerySet
 
 from approvals.requirements import evidence_status
+from core import roles
 from registry.models import ApprovalRequest
 
 
@@ -23,3 +26,16 @@ def approval_request_state(request: ApprovalRequest) -> dict:
             for d in decisions
         ],
     }
+
+
+def approval_requests_awaiting(user) -> QuerySet[ApprovalRequest]:
+    """Pending requests this person may decide: an officer who neither requested the request, nor submitted its
+    version, nor has decided it already (separation of duties, as approval_decide enforces it)."""
+    if not roles.has_role(user, roles.COMPLIANCE_OFFICER):
+        return ApprovalRequest.objects.none()
+    return (
+        ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING)
+        .exclude(requested_by=user)
+        .exclude(version__submitted_by=user)
+        .exclude(decisions__decided_by=user)
+    )
