@@ -1,20 +1,33 @@
 """The compliance officer's view of approvals: requests, decisions, policies and waivers, decided through
 the same services as the API."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from approvals import services as approvals
 from approvals import waivers
-from approvals.selectors import approval_request_state
+from approvals.selectors import approval_request_state, approval_requests_awaiting
 from audits.admin import ReadOnlyAdmin
+from audits.models import AuditEvent
+from audits.services import object_ref
 from core import roles
 from core.errors import DomainError
 from core.permissions import reads_everything
+from evidence.admin import FINDINGS
+from evidence.models import EvidenceJob
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid
+from reports.checklists import checklist_summary, checklists_evaluate
+from reports.models import Report
 
 
 class DecisionInline(admin.TabularInline):
@@ -28,8 +41,67 @@ class DecisionInline(admin.TabularInline):
         return False
 
 
+def _admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def _evidence_shown(item: dict) -> dict:
+    """One evidence requirement; a job-backed one carries its job's findings, as the evidence job page shows them."""
+    job_id = item["digests"].get("job")
+    job = EvidenceJob.objects.filter(pk=job_id).first() if job_id else None
+    shown = {**item, "job": job, "findings": None}
+    if job is not None:
+        shown["job_url"] = _admin_url(EvidenceJob, "change", job.pk)
+        if job.status == EvidenceJob.Status.SUCCEEDED and job.result and job.kind in FINDINGS:
+            shown["findings"] = {"verdict": job.verdict, "reasons": [], **FINDINGS[job.kind](job.result)}
+    return shown
+
+
+def _checklists_shown(version) -> list[dict]:
+    return [
+        {
+            "framework": framework,
+            "summary": checklist_summary(results),
+            "items": [r for r in results if r.status in ("failed", "open")],
+        }
+        for framework, results in checklists_evaluate(version).items()
+    ]
+
+
+def review_context(obj: ApprovalRequest, user) -> dict:
+    """What the review page shows beside the request's fields: the decision's context, its evidence, the
+    checklists, where its trail and model cards are, and whether this person may decide it here."""
+    version, policy = obj.version, obj.policy
+    state = approval_request_state(obj)
+    reports = Report.objects.filter(version=version).order_by("-created_at", "-id")
+    return {
+        "version": version,
+        "lineage": sorted(version.lineage.items()) if isinstance(version.lineage, dict) else [],
+        "policy_rows": [
+            ("approvals required", policy.get("approvals_required")),
+            ("officer approvals required", policy.get("officer_approvals_required")),
+            ("evidence required", ", ".join(e["requirement"] for e in state["evidence"]) or "none"),
+            ("validity", f"{policy.get('validity_days')} days"),
+        ],
+        "state": state,
+        "evidence": [_evidence_shown(item) for item in state["evidence"]],
+        "checklists": _checklists_shown(version),
+        "audit_url": f"{_admin_url(AuditEvent, 'changelist')}?{urlencode({'object_ref': object_ref(obj)})}",
+        "reports_url": f"{_admin_url(Report, 'changelist')}?{urlencode({'version__id__exact': version.pk})}",
+        "reports": [
+            {"report": r, "pdf_url": reverse("admin:reports_report_pdf", args=[r.pk])}
+            for r in reports
+            if r.status == Report.Status.SUCCEEDED
+        ],
+        "is_officer": roles.has_role(user, roles.COMPLIANCE_OFFICER),
+        "may_decide": approval_requests_awaiting(user).filter(pk=obj.pk).exists(),
+        "decide_url": _admin_url(ApprovalRequest, "decide", obj.pk),
+    }
+
+
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
+    change_form_template = "approvals/review/change_form.html"
     list_display = ["id", "version", "target_stage", "status", "created_at", "expires_at"]
     list_filter = ["status", "target_stage"]
     readonly_fields = [
@@ -89,6 +161,44 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             actions.pop("approve", None)
             actions.pop("reject", None)
         return actions
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(require_POST(self.decide_view))
+        return [path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and self.has_view_permission(request, obj):
+            extra_context = {"review": review_context(obj, request.user), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def decide_view(self, request, object_id):
+        """The review page's decision: a verdict and a written comment, through the same service as the API."""
+        if not roles.has_role(request.user, roles.COMPLIANCE_OFFICER):
+            raise PermissionDenied
+        target = get_object_or_404(ApprovalRequest, pk=unquote(object_id))
+        back = HttpResponseRedirect(_admin_url(ApprovalRequest, "change", target.pk))
+        verdict, comment = request.POST.get("verdict", ""), request.POST.get("comment", "").strip()
+        if verdict not in ApprovalDecision.Verdict.values:
+            self.message_user(request, "Choose approve or reject.", messages.ERROR)
+            return back
+        if not comment:
+            self.message_user(request, "A comment is required: say why you decide as you do.", messages.ERROR)
+            return back
+        try:
+            approvals.approval_decide(request=target, user=request.user, verdict=verdict, comment=comment)
+        except DomainError as exc:
+            reasons = exc.fields.get("reasons") or []
+            blocking = f" Blocking: {'; '.join(reasons)}" if reasons else ""
+            self.message_user(request, f"{exc.message}{blocking}", messages.ERROR)
+        else:
+            target.refresh_from_db()
+            self.message_user(
+                request,
+                f"Your {verdict} is recorded on request #{target.pk}; it is now {target.status}.",
+                messages.SUCCESS,
+            )
+        return back
 
 
 @admin.register(ApprovalPolicy)
