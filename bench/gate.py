@@ -35,6 +35,7 @@ def _env(key_file: Path) -> dict:
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "governance.settings",
         "CELERY_BROKER_URL": "",
+        "EMBEDDED_BEAT": "false",  # measure the gate, not periodic jobs running beside it in every worker
     }
 
 
