@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from evidence.selectors import evidence_job_newest
+from evidence.unexplainable import NOT_EXPLAINABLE, UNQUERYABLE
 from registry.models import ApprovalPolicy, ModelVersion, Stage
 from registry.policies import policy_snapshot, policy_thresholds
 from registry.selectors import active_waiver
@@ -115,10 +116,6 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
         else:
             items.append(_model_card_item(version, name.split(":", 1)[1], rules, now))
     return items
-
-
-NOT_EXPLAINABLE = "not explainable"  # how an explanation job that no explainer fits fails (evidence.explain)
-UNQUERYABLE = "explanations need a model that can be queried; this version only has recorded predictions"
 
 
 def explainable(version: ModelVersion, rules: dict) -> bool:

@@ -59,7 +59,7 @@ class StrictSerializer(serializers.Serializer):
 
 
 class NoInput(StrictSerializer):
-    pass  # for an operation that takes no body: any field sent to it is unknown
+    """For an operation that takes no body: any field sent to it is unknown."""
 
 
 def refuse_input(data) -> None:

@@ -14,6 +14,7 @@ from audits.services import audit_event_append, object_ref
 from core.errors import DomainError
 from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
 from evidence.models import EvidenceChunk, EvidenceJob
+from evidence.unexplainable import UNQUERYABLE
 from registry.policies import policy_for, policy_thresholds
 
 Status = EvidenceJob.Status
@@ -36,7 +37,7 @@ def _check_inputs(kind: str, version, dataset, reference) -> None:
     if kind == EvidenceJob.Kind.EXPLANATION and version.artifact is None:
         raise DomainError(
             "not_explainable",
-            "version: explanations need a model that can be queried; this version only has recorded predictions.",
+            f"version: {UNQUERYABLE}.",
             fields={"version": ["Not explainable: no artifact to query."]},
         )
     if version.artifact is None and not schema.get("prediction"):

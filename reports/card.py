@@ -13,6 +13,7 @@ from audits.ledger.hashing import format_ts
 from audits.services import actor_for
 from evidence.models import EvidenceJob
 from evidence.selectors import evidence_job_newest
+from evidence.unexplainable import RECORDED_ONLY
 from registry.models import ApprovalRequest, Dataset, ModelVersion
 from registry.policies import policy_for
 from reports import card_evidence
@@ -111,8 +112,6 @@ def _explanation_missing(version: ModelVersion) -> str:
     """Why the card has no explanation; for a version known only by its predictions, what the policy says."""
     if version.artifact_id is not None:
         return _missing("explanation", version, "explanation")
-    from evidence.explain.common import RECORDED_ONLY  # loaded here: the explainers are heavy to import
-
     policy = policy_for(version)
     setting = policy.unexplainable if policy else "block"
     tier = version.model.risk_tier

@@ -9,19 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evidence.unexplainable import NOT_EXPLAINABLE, RECORDED_ONLY  # noqa: F401  (re-exported by the package)
+
 
 class ExplanationUnavailable(Exception):
     """The model cannot be explained (and why): no explainer fits it. An evidence job that meets
     this fails with an error that begins with NOT_EXPLAINABLE, for policy to tell it from a fault."""
-
-
-NOT_EXPLAINABLE = "not explainable"
-
-RECORDED_ONLY = (
-    "explanations need a model that can be queried; this version only has recorded predictions, which answer "
-    "for the rows they were recorded on and no others, while SHAP and LIME must ask the model about inputs it "
-    "was never given"
-)
 
 
 class ExplanationInputError(ValueError):
