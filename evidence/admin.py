@@ -2,15 +2,28 @@
 its stored result holds. Read-only: jobs are requested through the API and written by workers."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.admin import ReadOnlyAdmin
+from core import evidence_store
 from core.permissions import reads_everything
 from evidence.models import EvidenceJob
 
 Status = EvidenceJob.Status
 TOP_FEATURES = 10
+LIME_ROWS_SHOWN = 10
+GROUP_METRICS_FIRST = ("selection_rate", "mean_prediction", "true_positive_rate", "false_positive_rate", "accuracy")
+CHART_TITLES = {
+    "importance": "Mean |SHAP| per feature",
+    "beeswarm": "SHAP values per row (beeswarm)",
+    "selection_rate": "Selection rate per group, with 95 % intervals",
+    "mean_prediction": "Mean prediction per group, with 95 % intervals",
+}
 
 PROGRESS_HELP = (
     "Rows: none until the job has loaded them, then done of total. The rows count as done only once the "
@@ -47,6 +60,62 @@ def _check(check: dict) -> str:
     return f"{check['name']} {_number(check['value'])} (limit {_number(check['threshold'])}): {check['status']}"
 
 
+def _interval(estimate: dict | None) -> str:
+    """A bootstrap estimate as "value [low, high]"; "—" where the audit could not compute it."""
+    estimate = estimate or {}
+    low, high = (list(estimate.get("ci") or []) + [None, None])[:2]
+    if estimate.get("value") is None:
+        return "—"
+    if low is None or high is None:
+        return _number(estimate["value"])
+    return f"{_number(estimate['value'])} [{_number(low)}, {_number(high)}]"
+
+
+def _group_metrics(features: list[dict]) -> list[str]:
+    """The metrics the groups carry, in a stable order: the headline ones first, then the rest by name."""
+    found = {name for feature in features for group in feature.get("groups", []) for name in group.get("metrics", {})}
+    first = [name for name in GROUP_METRICS_FIRST if name in found]
+    return first + sorted(found - set(first))
+
+
+def _checks_table(features: list[dict]) -> dict:
+    return {
+        "caption": "Checks with their limits and where each limit comes from",
+        "header": ["feature", "check", "value", "limit", "source", "status"],
+        "rows": [
+            [
+                feature["name"],
+                check["name"],
+                _number(check.get("value")),
+                _number(check.get("threshold")),
+                check.get("source") or "—",
+                check["status"],
+            ]
+            for feature in features
+            for check in feature["verdict"].get("checks", [])
+        ],
+    }
+
+
+def _groups_table(features: list[dict]) -> dict:
+    metrics = _group_metrics(features)
+    return {
+        "caption": "Per group, with 95 % bootstrap intervals (groups below the smallest size judged are not judged)",
+        "header": ["feature", "group", "rows", "judged", *metrics],
+        "rows": [
+            [
+                feature["name"],
+                group["group"],
+                group["count"],
+                "no (too few rows)" if group.get("insufficient_data") else "yes",
+                *(_interval(group.get("metrics", {}).get(name)) for name in metrics),
+            ]
+            for feature in features
+            for group in feature.get("groups", [])
+        ],
+    }
+
+
 def _bias(result: dict) -> dict:
     features = result.get("features", [])
     return {
@@ -66,9 +135,29 @@ def _bias(result: dict) -> dict:
                     ]
                     for feature in features
                 ],
-            }
+            },
+            _checks_table(features),
+            _groups_table(features),
         ],
     }
+
+
+def _lime_table(lime: dict) -> list[dict]:
+    agreement = (lime or {}).get("agreement") or {}
+    rows = agreement.get("rows") or []
+    if not rows:
+        return []
+    return [
+        {
+            "caption": f"LIME and SHAP per explained row ({min(LIME_ROWS_SHOWN, len(rows))} of {len(rows)}): "
+            f"{agreement.get('method', 'rank agreement')}",
+            "header": ["row", "Spearman", "top feature (LIME)", "top feature (SHAP)"],
+            "rows": [
+                [row.get("index"), _number(row.get("spearman")), row.get("top_feature_lime"), row["top_feature_shap"]]
+                for row in rows[:LIME_ROWS_SHOWN]
+            ],
+        }
+    ]
 
 
 def _explanation(result: dict) -> dict:
@@ -83,15 +172,25 @@ def _explanation(result: dict) -> dict:
             ("additivity", "passed" if additivity.get("passed") else "failed"),
             ("largest additivity error", _number(additivity.get("max_abs_error"))),
             ("LIME and SHAP agreement (mean)", _number(agreement.get("mean"))),
+            ("LIME and SHAP agreement (lowest row)", _number(agreement.get("min"))),
+            ("rows where LIME and SHAP name the same top feature", _top_matches(agreement)),
         ],
         "tables": [
             {
                 "caption": f"Top {min(TOP_FEATURES, len(importance))} of {len(importance)} features by mean |SHAP|",
                 "header": ["feature", "mean |SHAP|"],
                 "rows": [[item["feature"], _number(item["mean_abs_shap"])] for item in importance[:TOP_FEATURES]],
-            }
+            },
+            *_lime_table(result.get("lime")),
         ],
     }
+
+
+def _top_matches(summary: dict) -> str | None:
+    compared = (summary.get("rows_compared") or 0) + (summary.get("rows_undefined") or 0)
+    if not compared:
+        return None
+    return f"{summary.get('top_feature_matches', 0)} of {compared}"
 
 
 def _drift(result: dict) -> dict:
@@ -119,6 +218,25 @@ FINDINGS = {
     EvidenceJob.Kind.EXPLANATION: _explanation,
     EvidenceJob.Kind.DRIFT_CHECK: _drift,
 }
+
+
+def chart_url(job: EvidenceJob, name: str) -> str:
+    return reverse("admin:evidence_evidencejob_chart", args=[job.pk, name])
+
+
+def findings_context(job: EvidenceJob) -> dict | None:
+    """What a finished job's findings show, as the findings template takes it (None before a result): its
+    verdict, main numbers, tables and charts, each chart served from the evidence store by the admin."""
+    if job.status != Status.SUCCEEDED or not job.result or job.kind not in FINDINGS:
+        return None
+    names = sorted((job.result.get("charts") or {}).keys())
+    charts = [{"name": name, "title": CHART_TITLES.get(name, name), "url": chart_url(job, name)} for name in names]
+    return {
+        "verdict": job.verdict,
+        "reasons": [],
+        **FINDINGS[job.kind](job.result),
+        "charts": charts,
+    }
 
 
 @admin.register(EvidenceJob)
@@ -183,7 +301,27 @@ class EvidenceJobAdmin(ReadOnlyAdmin):
 
     @admin.display(description="findings (from the stored result)")
     def findings(self, obj) -> str:
-        if obj.status != Status.SUCCEEDED or not obj.result:
+        context = findings_context(obj)
+        if context is None:
             return f"No result recorded: the job is {obj.status}."
-        context = {"verdict": obj.verdict, "reasons": [], **FINDINGS[obj.kind](obj.result)}
         return render_to_string("evidence/admin/findings.html", context)
+
+    def get_urls(self):
+        chart = self.admin_site.admin_view(self.chart_view)
+        return [path("<int:pk>/charts/<slug:name>/", chart, name="evidence_evidencejob_chart"), *super().get_urls()]
+
+    def chart_view(self, request, pk, name):
+        """A chart of a finished job, from the evidence store (checked against its digest), for the pages above."""
+        if not reads_everything(request.user):
+            raise PermissionDenied
+        job = get_object_or_404(EvidenceJob, pk=pk)
+        digest = ((job.result or {}).get("charts") or {}).get(name)
+        if not digest:
+            raise Http404(f"Job {pk} has no chart {name!r}.")
+        try:
+            data = evidence_store.get(digest)
+        except FileNotFoundError as exc:
+            raise Http404(f"Chart {name!r} of job {pk} is not in the evidence store.") from exc
+        response = HttpResponse(data, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"  # the bytes behind a digest never change
+        return response

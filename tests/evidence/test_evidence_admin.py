@@ -116,6 +116,54 @@ def test_an_explanation_detail_lists_the_top_features_by_mean_abs_shap(
     assert "additivity" in html and "passed" in html
 
 
+def test_a_bias_audit_detail_shows_checks_with_sources_groups_with_intervals_and_its_chart(client, auditor, bias_job):
+    html = _page(client, auditor, reverse("admin:evidence_evidencejob_change", args=[bias_job.pk])).content.decode()
+    feature = bias_job.result["features"][0]
+    check = feature["verdict"]["checks"][0]
+    assert "Checks with their limits and where each limit comes from" in html
+    assert f"<td>{check['name']}</td>" in html and f"<td>{check['source']}</td>" in html
+    assert f"<td>{check['threshold']:.4g}</td>" in html
+    group = feature["groups"][0]
+    rate = group["metrics"]["selection_rate"]
+    low, high = rate["ci"]
+    assert "Per group, with 95 % bootstrap intervals" in html
+    assert f"<td>{rate['value']:.4g} [{low:.4g}, {high:.4g}]</td>" in html
+    chart = reverse("admin:evidence_evidencejob_chart", args=[bias_job.pk, "selection_rate"])
+    assert f'<img src="{chart}" alt="Selection rate per group, with 95 % intervals"' in html
+    png = client.get(chart)
+    assert png.status_code == 200 and png["Content-Type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+
+
+def test_charts_are_served_only_to_readers_and_only_those_a_job_has(client, auditor, requester, bias_job):
+    staff_scientist = UserFactory(username="chart-scientist", roles=[roles.DATA_SCIENTIST], is_staff=True)
+    chart = reverse("admin:evidence_evidencejob_chart", args=[bias_job.pk, "selection_rate"])
+    client.force_login(staff_scientist)
+    assert client.get(chart).status_code == 403
+    client.force_login(auditor)
+    for pk, name in ((bias_job.pk, "beeswarm"), (bias_job.pk + 999, "selection_rate")):
+        assert client.get(reverse("admin:evidence_evidencejob_chart", args=[pk, name])).status_code == 404
+
+
+def test_an_explanation_detail_shows_lime_agreement_per_row_and_both_shap_charts(
+    dataset, client, officer, ci_client, django_capture_on_commit_callbacks
+):
+    job = _request(ci_client, "explanation", dataset, django_capture_on_commit_callbacks)
+    assert job.status == "succeeded", job.error
+    html = _page(client, officer, reverse("admin:evidence_evidencejob_change", args=[job.pk])).content.decode()
+    agreement = job.result["lime"]["agreement"]
+    row = agreement["rows"][0]
+    summary = agreement["summary"]
+    compared = summary["rows_compared"] + summary["rows_undefined"]
+    assert f"{summary['top_feature_matches']} of {compared}" in html
+    assert "LIME and SHAP per explained row" in html
+    assert f"<td>{row['index']}</td>" in html and f"<td>{row['top_feature_shap']}</td>" in html
+    for name in ("importance", "beeswarm"):
+        chart = reverse("admin:evidence_evidencejob_chart", args=[job.pk, name])
+        assert f'<img src="{chart}"' in html
+        assert client.get(chart).content.startswith(b"\x89PNG")
+
+
 def test_a_drift_check_detail_names_the_drifted_features(
     registered, client, officer, ci_client, applicants, django_capture_on_commit_callbacks
 ):
