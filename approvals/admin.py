@@ -22,12 +22,13 @@ from audits.services import object_ref
 from core import roles
 from core.errors import DomainError
 from core.permissions import reads_everything
-from evidence.admin import FINDINGS
+from evidence.admin import findings_context
 from evidence.models import EvidenceJob
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid
+from reports import services as attestations
 from reports.checklists import checklist_summary, checklists_evaluate
-from reports.models import Report
+from reports.models import Attestation, Report
 
 
 class DecisionInline(admin.TabularInline):
@@ -46,15 +47,19 @@ def _admin_url(model, view: str, *args) -> str:
 
 
 def _evidence_shown(item: dict) -> dict:
-    """One evidence requirement; a job-backed one carries its job's findings, as the evidence job page shows them."""
+    """One evidence requirement; a job-backed one carries its job's findings and charts, as the evidence job
+    page shows them."""
     job_id = item["digests"].get("job")
     job = EvidenceJob.objects.filter(pk=job_id).first() if job_id else None
     shown = {**item, "job": job, "findings": None}
     if job is not None:
         shown["job_url"] = _admin_url(EvidenceJob, "change", job.pk)
-        if job.status == EvidenceJob.Status.SUCCEEDED and job.result and job.kind in FINDINGS:
-            shown["findings"] = {"verdict": job.verdict, "reasons": [], **FINDINGS[job.kind](job.result)}
+        shown["findings"] = findings_context(job)
     return shown
+
+
+def attest_key(framework: str, item_id: str) -> str:
+    return f"{framework}:{item_id}"
 
 
 def _checklists_shown(version) -> list[dict]:
@@ -62,9 +67,39 @@ def _checklists_shown(version) -> list[dict]:
         {
             "framework": framework,
             "summary": checklist_summary(results),
-            "items": [r for r in results if r.status in ("failed", "open")],
+            "items": [
+                {"result": r, "attest_key": attest_key(framework, r.item_id) if _attestable(r) else None}
+                for r in results
+                if r.status in ("failed", "open")
+            ],
         }
         for framework, results in checklists_evaluate(version).items()
+    ]
+
+
+def _attestable(result) -> bool:
+    """An item only a person decides, not answered yet (or no longer: withdrawn, expired)."""
+    return result.decided_by == "human" and result.status == "open"
+
+
+def _waivers_shown(version) -> list[dict]:
+    now = timezone.now()
+    return [
+        {
+            "waiver": waiver,
+            "state": "revoked" if waiver.revoked_at else ("active" if waiver.expires_at > now else "expired"),
+            "url": _admin_url(EvidenceWaiver, "change", waiver.pk),
+        }
+        for waiver in version.waivers.select_related("granted_by").order_by("-created_at")
+    ]
+
+
+def _attest_choices(checklists: list[dict]) -> list[dict]:
+    return [
+        {"key": entry["attest_key"], "label": f"{entry['result'].item_id}: {entry['result'].requirement}"}
+        for checklist in checklists
+        for entry in checklist["items"]
+        if entry["attest_key"]
     ]
 
 
@@ -74,6 +109,8 @@ def review_context(obj: ApprovalRequest, user) -> dict:
     version, policy = obj.version, obj.policy
     state = approval_request_state(obj)
     reports = Report.objects.filter(version=version).order_by("-created_at", "-id")
+    checklists = _checklists_shown(version)
+    is_officer = roles.has_role(user, roles.COMPLIANCE_OFFICER)
     return {
         "version": version,
         "lineage": sorted(version.lineage.items()) if isinstance(version.lineage, dict) else [],
@@ -85,7 +122,12 @@ def review_context(obj: ApprovalRequest, user) -> dict:
         ],
         "state": state,
         "evidence": [_evidence_shown(item) for item in state["evidence"]],
-        "checklists": _checklists_shown(version),
+        "checklists": checklists,
+        "waivers": _waivers_shown(version),
+        "waivers_url": f"{_admin_url(EvidenceWaiver, 'changelist')}?{urlencode({'version__id__exact': version.pk})}",
+        "attest_choices": _attest_choices(checklists) if is_officer and user.pk != version.submitted_by_id else [],
+        "attest_answers": Attestation.Answer.choices,
+        "attest_url": _admin_url(ApprovalRequest, "attest", obj.pk),
         "audit_url": f"{_admin_url(AuditEvent, 'changelist')}?{urlencode({'object_ref': object_ref(obj)})}",
         "reports_url": f"{_admin_url(Report, 'changelist')}?{urlencode({'version__id__exact': version.pk})}",
         "reports": [
@@ -93,7 +135,7 @@ def review_context(obj: ApprovalRequest, user) -> dict:
             for r in reports
             if r.status == Report.Status.SUCCEEDED
         ],
-        "is_officer": roles.has_role(user, roles.COMPLIANCE_OFFICER),
+        "is_officer": is_officer,
         "may_decide": approval_requests_awaiting(user).filter(pk=obj.pk).exists(),
         "decide_url": _admin_url(ApprovalRequest, "decide", obj.pk),
     }
@@ -117,7 +159,11 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "progress",
         "in_force",
     ]
-    fields = readonly_fields
+    # The policy reads in words at the top of the page; its exact frozen JSON stays one click away.
+    fieldsets = [
+        (None, {"fields": [name for name in readonly_fields if name != "policy"]}),
+        ("Frozen policy (JSON, as recorded)", {"fields": ["policy"], "classes": ["collapse"]}),
+    ]
     inlines = [DecisionInline]
     actions = ["approve", "reject"]
 
@@ -164,12 +210,48 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
-        return [path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"), *super().get_urls()]
+        attest = self.admin_site.admin_view(require_POST(self.attest_view))
+        return [
+            path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"),
+            path("<path:object_id>/attest/", attest, name="registry_approvalrequest_attest"),
+            *super().get_urls(),
+        ]
+
+    def attest_view(self, request, object_id):
+        """An officer answers an open checklist item of the request's version, picked from the page's list,
+        through the same service (and rules) as the attestations API."""
+        if not roles.has_role(request.user, roles.COMPLIANCE_OFFICER):
+            raise PermissionDenied
+        target = get_object_or_404(ApprovalRequest.objects.select_related("version__model"), pk=unquote(object_id))
+        back = HttpResponseRedirect(f"{_admin_url(ApprovalRequest, 'change', target.pk)}#review-checklists")
+        framework, _, item_id = request.POST.get("item", "").partition(":")
+        if not item_id:
+            self.message_user(request, "Pick the checklist item you attest.", messages.ERROR)
+            return back
+        try:
+            attestation = attestations.attestation_answer(
+                version=target.version,
+                framework=framework,
+                item_id=item_id,
+                answer=request.POST.get("answer", ""),
+                statement=request.POST.get("statement", "").strip(),
+                user=request.user,
+            )
+        except DomainError as exc:
+            self.message_user(request, f"{item_id} was not attested: {exc.message}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{attestation.item_id} ({attestation.framework.upper()}) attested: {attestation.answer}.",
+                messages.SUCCESS,
+            )
+        return back
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         if obj is not None and self.has_view_permission(request, obj):
-            extra_context = {"review": review_context(obj, request.user), **(extra_context or {})}
+            review = {**review_context(obj, request.user), "attest_selected": request.GET.get("attest", "")}
+            extra_context = {"review": review, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def decide_view(self, request, object_id):
