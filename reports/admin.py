@@ -9,15 +9,34 @@ from core.errors import DomainError
 from core.permissions import reads_everything
 from registry.models import ModelVersion
 from reports import services
-from reports.frameworks import FRAMEWORK_IDS
+from reports.frameworks import FRAMEWORK_IDS, framework_load
 from reports.models import Attestation, Report
 from reports.report_admin import ReportAdmin
 from reports.selectors import attestation_statement, attestations_with_statements, statement_shown
 
 
+def human_item_choices() -> list:
+    """Every item only a person decides, grouped by framework, for a pick-list (never a typed item id)."""
+    return [
+        (
+            framework.upper(),
+            [
+                (item["id"], f"{item['id']}: {item['requirement'][:110]}")
+                for item in framework_load(framework)["items"]
+                if item["decided_by"] == "human"
+            ],
+        )
+        for framework in FRAMEWORK_IDS
+    ]
+
+
 class AttestationAnswerForm(forms.ModelForm):
     framework = forms.ChoiceField(choices=[(fw, fw) for fw in FRAMEWORK_IDS])
-    item_id = forms.CharField(max_length=40, help_text="A human item of the framework, e.g. GDPR-22-3")
+    item_id = forms.ChoiceField(
+        label="Item",
+        choices=lambda: human_item_choices(),
+        help_text="Only items a person decides are listed; the others are decided from the evidence.",
+    )
     # Not a column: the service keeps it as the officer's personal record, erasable.
     statement = forms.CharField(widget=forms.Textarea, max_length=services.STATEMENT_MAX)
     attachment = forms.FileField(required=False, help_text=f"At most {services.ATTACHMENT_MAX_BYTES} bytes")

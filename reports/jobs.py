@@ -156,12 +156,29 @@ def requested_seq(report: Report) -> int | None:
     return events.values_list("seq", flat=True).first()
 
 
+# A render's steps, in order, with what each does; the admin's progress bar counts the ones behind it.
+STEPS = {
+    "building": "gathering the evidence, checklists and trail into the card",
+    "rendering": "rendering the PDF",
+    "storing": "keeping the PDF in the report store",
+}
+
+
+def report_step(report: Report, step: str) -> None:
+    """Records the step a running render has reached (visible at once: the worker is outside a transaction)."""
+    if step not in STEPS:
+        raise ValueError(f"unknown report step {step!r}")
+    Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(step=step)
+
+
 def report_build_and_render(report: Report) -> tuple[dict, RenderedPdf]:
     from reports.card import card_build
 
+    report_step(report, "building")
     card = card_build(
         version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report)
     )
+    report_step(report, "rendering")
     return card, _render().render_card_pdf(card, chart_bytes(card))
 
 
@@ -172,10 +189,11 @@ def report_run(report_pk: int) -> str | None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
     try:
         card, rendered = report_build_and_render(report)
+        report_step(report, "storing")
         store_pdf(rendered.data)
         return report_finish(report, card=card, rendered=rendered).status
     except OperationalError:
-        Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(status=Status.QUEUED)
+        Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(status=Status.QUEUED, step="")
         raise  # transient: the task retries with backoff
     except Exception as exc:  # any failure ends the report visibly, never "running" forever
         log.exception("report %s failed", report.pk)

@@ -72,6 +72,8 @@ class Report(models.Model):
     pages = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Where a running render stands (reports.jobs.STEPS); the one it was at when it failed stays.
+    step = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -21,8 +21,24 @@ def can_read_reports(user) -> bool:
     return reads_everything(user)
 
 
+def report_progress(report: Report) -> tuple[int, int, str]:
+    """(steps behind it, steps in all, words): a render counts a step only once the next has begun, so it
+    never reads done before the PDF is kept; queued is 0, whatever an earlier attempt reached."""
+    steps, total = list(jobs.STEPS), len(jobs.STEPS)
+    if report.status == Report.Status.SUCCEEDED:
+        return total, total, f"rendered: {report.pages} pages"
+    if report.status == Report.Status.QUEUED:
+        return 0, total, "queued"
+    done = steps.index(report.step) if report.step in steps else 0
+    doing = jobs.STEPS.get(report.step, "starting")
+    if report.status == Report.Status.FAILED:
+        return done, total, f"failed while {doing}"
+    return done, total, f"running: {doing} (step {done + 1} of {total})"
+
+
 class ReportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "version", "scope", "status", "pages", "short_pdf_sha256", "created_at", "download"]
+    list_display = ["id", "version", "scope", "status", "progress_bar", "pages", "short_pdf_sha256", "created_at"]
+    list_display += ["download"]
     list_filter = ["status", "scope"]
     search_fields = ["version__model__name", "=pdf_sha256"]
     list_select_related = ["version__model"]
@@ -30,6 +46,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "version",
         "scope",
         "status",
+        "progress_bar",
         "requested_by",
         "inputs_sha256",
         "pdf_sha256",
@@ -51,6 +68,12 @@ class ReportAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return can_read_reports(request.user)
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj) -> str:
+        done, total, words = report_progress(obj)
+        percent = done * 100 // total
+        return format_html('<progress value="{}" max="{}">{} %</progress> {}', done, total, percent, words)
 
     @admin.display(description="PDF SHA-256")
     def short_pdf_sha256(self, obj) -> str:

@@ -38,6 +38,7 @@ class ReportOutput(serializers.ModelSerializer):
             "version",
             "scope",
             "status",
+            "step",
             "requested_by",
             "inputs_sha256",
             "pdf_sha256",

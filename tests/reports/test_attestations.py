@@ -283,9 +283,20 @@ def test_an_officer_answers_in_the_admin_through_the_service(client, version, of
 
 def test_the_admin_shows_a_refused_answer_on_its_field(client, version, officer):
     client.login(username="officer", password=PASSWORD)
-    response = _admin_add(client, version, item_id="GDPR-5-2")
+    response = _admin_add(client, version, framework="ccpa")
     assert response.status_code == 200
-    assert "decided automatically" in response.context["adminform"].form.errors["item_id"][0]
+    assert "ccpa does not apply to" in response.context["adminform"].form.errors["framework"][0]
+    assert not Attestation.objects.exists()
+
+
+def test_the_admin_offers_only_items_a_person_decides_as_a_list(client, version, officer):
+    client.login(username="officer", password=PASSWORD)
+    html = client.get("/admin/reports/attestation/add/").content.decode()
+    assert '<select name="item_id"' in html and '<optgroup label="GDPR">' in html
+    assert '<option value="GDPR-22-3">GDPR-22-3: People subject to a decision' in html
+    assert 'value="GDPR-5-2"' not in html  # decided automatically from the evidence
+    refused = _admin_add(client, version, item_id="GDPR-5-2")
+    assert "Select a valid choice" in refused.context["adminform"].form.errors["item_id"][0]
     assert not Attestation.objects.exists()
 
 
