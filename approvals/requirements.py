@@ -25,7 +25,7 @@ SATISFIED = ("done", "waived", "not_applicable")
 @dataclass
 class EvidenceItem:
     requirement: str
-    status: str  # done | waived | not_applicable | missing | running | failed | stale
+    status: str  # done | waived | not_applicable | missing | queued | running | failed | stale
     reason: str = ""
     digests: dict = field(default_factory=dict)
 
@@ -59,7 +59,7 @@ def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) ->
     if job is None:
         return EvidenceItem(kind, "missing", f"no {label} has been produced for this version under this policy")
     if job.status in ("queued", "running"):
-        return EvidenceItem(kind, "running", f"the {label} (job {job.pk}) is {job.status}")
+        return EvidenceItem(kind, job.status, f"the {label} (job {job.pk}) is {job.status}")
     if job.status == "failed":
         return EvidenceItem(kind, "failed", f"the {label} (job {job.pk}) failed: {job.error[:200]}")
     digests = {
@@ -182,7 +182,7 @@ def _model_card_item(version: ModelVersion, framework: str, rules: dict, now) ->
     if report is None:
         return EvidenceItem(requirement, "missing", f"no {framework} model card has been rendered for this version")
     if report.status in (Report.Status.QUEUED, Report.Status.RUNNING):
-        return EvidenceItem(requirement, "running", f"the model card (report {report.pk}) is {report.status}")
+        return EvidenceItem(requirement, report.status, f"the model card (report {report.pk}) is {report.status}")
     if report.status == Report.Status.FAILED:
         return EvidenceItem(requirement, "failed", f"the model card (report {report.pk}) failed: {report.error[:200]}")
     digests = {"report": report.pk, "pdf_sha256": report.pdf_sha256, "inputs_sha256": report.inputs_sha256}

@@ -62,3 +62,25 @@ def test_a_card_being_rendered_again_does_not_hide_the_one_already_rendered(regi
     item = _card_item(version)
     assert item.status == "done" and item.digests["report"] == done.pk
     assert Report.objects.count() == 2
+
+
+def test_a_card_or_job_waiting_in_the_queue_reads_queued_not_running(registered, ci_client):
+    from django.urls import reverse
+
+    from approvals.requirements import evidence_status
+    from registry.models import Dataset
+
+    version = ModelVersion.objects.select_related("model", "artifact").get(version="1.0.0")
+    queued = _card(version.pk, status="queued")
+    assert (_card_item(version).status, _card_item(version).reason) == (
+        "queued",
+        f"the model card (report {queued.pk}) is queued",
+    )
+    Report.objects.filter(pk=queued.pk).update(status="running")
+    assert _card_item(version).status == "running"
+    url = reverse("v1:evidence-request", args=["credit-scoring", "1.0.0"])
+    # Not run: the test's transaction never commits, so the job stays in the queue.
+    job = ci_client.post(url, {"kind": "bias_audit", "dataset": Dataset.objects.get().pk}, format="json").json()
+    policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
+    (item,) = [i for i in evidence_status(version, policy) if i.requirement == "bias_audit"]
+    assert (item.status, item.reason) == ("queued", f"the bias audit (job {job['id']}) is queued")
