@@ -229,7 +229,8 @@ def findings_context(job: EvidenceJob) -> dict | None:
     verdict, main numbers, tables and charts, each chart served from the evidence store by the admin."""
     if job.status != Status.SUCCEEDED or not job.result or job.kind not in FINDINGS:
         return None
-    names = sorted((job.result.get("charts") or {}).keys())
+    stored, known = (job.result.get("charts") or {}).keys(), list(CHART_TITLES)
+    names = sorted(stored, key=lambda name: (known.index(name) if name in known else len(known), name))
     charts = [{"name": name, "title": CHART_TITLES.get(name, name), "url": chart_url(job, name)} for name in names]
     return {
         "verdict": job.verdict,
