@@ -37,7 +37,7 @@ def report_progress(report: Report) -> tuple[int, int, str]:
 
 
 class ReportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "version", "scope", "status", "progress_bar", "pages", "short_pdf_sha256", "created_at"]
+    list_display = ["id", "version", "scope", "status", "progress_bar", "short_pdf_sha256", "created_at"]
     list_display += ["download"]
     list_filter = ["status", "scope"]
     search_fields = ["version__model__name", "=pdf_sha256"]
