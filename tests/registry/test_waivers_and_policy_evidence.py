@@ -243,7 +243,7 @@ def test_a_model_card_counts_once_rendered_from_the_current_artifact(registered)
     sha = registered["artifact_sha256"]
     assert _card_item(version).status == "missing"
     _card(version.pk, status="queued")
-    assert _card_item(version).status == "running"
+    assert _card_item(version).status == "queued"
     _card(version.pk, status="failed")
     assert "renderer crashed" in _card_item(version).reason
     _card(version.pk, sha256="cd" * 32)
