@@ -228,6 +228,9 @@ def test_who_may_report_and_read_health(registered, ci_client, client_as, audito
     assert client_as(outsider).get(reverse("v1:deployment-health", args=[deployment])).status_code == 403
     assert client_as(outsider).get(reverse("v1:deployment", args=[deployment])).status_code == 403
     assert client_as(auditor).get(reverse("v1:deployment", args=[deployment])).status_code == 200
+    listing = reverse("v1:deployments", args=["credit-scoring", "1.0.0"])
+    assert client_as(outsider).get(listing).status_code == 403
+    assert client_as(auditor).get(listing).json()["count"] == 1
     assert _report(ci_client, 999999, _window(0, 10, 1)).status_code == 404
 
 
