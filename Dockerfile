@@ -10,7 +10,9 @@ WORKDIR /srv/app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
-RUN mkdir -p /srv/var && chown verity /srv/var \
+# Named volumes mounted on these paths take their owner from the image: without them here, a fresh
+# storage volume belongs to root and the service user cannot write an artifact.
+RUN mkdir -p /srv/var /srv/storage && chown verity:verity /srv/var /srv/storage \
     && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --no-input
 USER verity
 EXPOSE 8000

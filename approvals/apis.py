@@ -12,7 +12,7 @@ from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
-from registry.models import UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from registry.models import ROLLBACK_ON_BREACH, UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
 from registry.selectors import GATED_STAGES, version_get
 from registry.serializers import PolicyOutput
 
@@ -165,6 +165,11 @@ class PolicyUpdateApi(APIView):
         evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
         bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)
         bias_max_equalized_odds_difference = serializers.FloatField(min_value=0, max_value=1, required=False)
+        rollback_on_breach = serializers.ChoiceField(
+            choices=ROLLBACK_ON_BREACH,
+            required=False,
+            help_text="when a production deployment breaches its rollback threshold: recommend, or roll back",
+        )
 
     @extend_schema(request=InputSerializer, responses=PolicyOutput, summary="Change a risk tier's policy (audited)")
     def patch(self, request, tier):

@@ -261,6 +261,7 @@ def approvals_expire(*, now=None) -> int:
 
 
 UNEXPLAINABLE = tuple(value for value, _ in registry_models.UNEXPLAINABLE)
+ROLLBACK_ON_BREACH = tuple(value for value, _ in registry_models.ROLLBACK_ON_BREACH)
 
 
 def _check_policy_ranges(policy: ApprovalPolicy) -> None:
@@ -273,6 +274,11 @@ def _check_policy_ranges(policy: ApprovalPolicy) -> None:
         ),
         ("evidence_max_age_days", policy.evidence_max_age_days >= 1, "Must be at least 1."),
         ("unexplainable", policy.unexplainable in UNEXPLAINABLE, f"Must be one of: {', '.join(UNEXPLAINABLE)}."),
+        (
+            "rollback_on_breach",
+            policy.rollback_on_breach in ROLLBACK_ON_BREACH,
+            f"Must be one of: {', '.join(ROLLBACK_ON_BREACH)}.",
+        ),
     )
     for name, ok, problem in ranges:
         if not ok:

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audits.admin import ReadOnlyAdmin
@@ -21,7 +22,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     list_display = ["model", "version", "stage", "review_required", "framework", "violations", "created_at"]
     list_filter = ["stage", "review_required"]
     search_fields = ["model__name", "version"]
-    readonly_fields = ["deployment_violations"]
+    readonly_fields = ["deployment_violations", "deployment_health"]
 
     def get_queryset(self, request):
         violations = Count("deployments", filter=Q(deployments__violation=True))
@@ -52,6 +53,37 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         )
         return format_html("<ul>{}</ul>", items)
 
+    @admin.display(description="deployments and their health")
+    def deployment_health(self, obj) -> str:
+        rows = obj.deployments.annotate(
+            windows=Count("health_reports"), breaches=Count("health_reports", filter=Q(health_reports__breached=True))
+        )
+        if not rows:
+            return "none reported"
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{} in {}</a> ({}, {}%): {} health report(s), {} breaching; {}</li>',
+            (
+                (
+                    reverse("admin:registry_deployment_change", args=[d.pk]),
+                    d.created_at.isoformat(timespec="seconds"),
+                    d.environment,
+                    d.strategy,
+                    d.traffic_percent,
+                    d.windows,
+                    d.breaches,
+                    _response(d),
+                )
+                for d in rows
+            ),
+        )
+        return format_html("<ul>{}</ul>", items)
+
+
+def _response(deployment) -> str:
+    acted = deployment.health_reports.exclude(response="").first()
+    return acted.get_response_display() if acted else "no rollback response"
+
 
 @admin.register(Dataset)
 class DatasetAdmin(ReadOnlyAdmin):
@@ -68,6 +100,56 @@ class DeploymentAdmin(ReadOnlyAdmin):
         "strategy",
         "traffic_percent",
         "violation",
+        "rollback",
         "created_at",
     ]
-    list_filter = ["violation", "approval_stage"]
+    list_filter = ["violation", "approval_stage", "strategy"]
+    fields = [
+        "version",
+        "environment",
+        "serving_platform",
+        "strategy",
+        "traffic_percent",
+        "rollback_threshold",
+        "approval_stage",
+        "violation",
+        "violation_reasons",
+        "reported_by",
+        "created_at",
+        "health",
+    ]
+    readonly_fields = ["health"]
+
+    @admin.display(description="rollback threshold breach")
+    def rollback(self, obj) -> str:
+        acted = obj.health_reports.exclude(response="").first()
+        return acted.get_response_display() if acted else "-"
+
+    @admin.display(description="health reports (newest first)")
+    def health(self, obj) -> str:
+        rows = obj.health_reports.all()[:HEALTH_ROWS]
+        if not rows:
+            return "none reported"
+        items = format_html_join("", "<tr>{}</tr>", ((_health_cells(r),) for r in rows))
+        return format_html("<table>{}{}</table>", HEALTH_HEAD, items)
+
+
+HEALTH_ROWS = 200
+HEALTH_HEAD = format_html(
+    "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+    *("window", "requests", "errors", "p99 ms", "verdict", "response"),
+)
+
+
+def _health_cells(report) -> str:
+    verdict = (report.verdict or {}).get("reason", "no rollback threshold declared")
+    return format_html(
+        "<td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        report.window_start.isoformat(timespec="seconds"),
+        report.window_end.isoformat(timespec="seconds"),
+        report.requests,
+        report.errors,
+        "-" if report.latency_p99_ms is None else report.latency_p99_ms,
+        verdict,
+        report.get_response_display() if report.response else "-",
+    )

@@ -27,6 +27,7 @@ from registry.selectors import GATED_STAGES, gate_check, version_get
 from registry.serializers import (
     VIOLATIONS_PREFETCH,
     DatasetOutput,
+    DeploymentOutput,
     JsonField,
     ModelOutput,
     ModelVersionOutput,
@@ -280,8 +281,8 @@ class RollbackApi(IdempotentPostMixin, APIView):
         return Response(ModelVersionOutput(restored).data)
 
 
-class DeploymentReportApi(IdempotentPostMixin, APIView):
-    permission_classes = [CanRegister]
+class DeploymentReportApi(IdempotentPostMixin, generics.ListAPIView):
+    serializer_class = DeploymentOutput
 
     class InputSerializer(StrictSerializer):
         environment = serializers.CharField(
@@ -291,33 +292,31 @@ class DeploymentReportApi(IdempotentPostMixin, APIView):
             "any other name a production one",
         )
         strategy = serializers.ChoiceField(choices=Deployment.Strategy.values)
-        traffic_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+        traffic_percent = serializers.DecimalField(
+            max_digits=5,
+            decimal_places=2,
+            min_value=0,
+            max_value=100,
+            help_text="canary: above 0 and below 100; blue_green: 0 or 100; shadow (mirrored): above 0; "
+            "all_at_once: 100",
+        )
         rollback_threshold = RollbackThresholdSerializer(required=False, default=dict)
         serving_platform = serializers.CharField(
             max_length=100, required=False, allow_blank=True, default="", help_text="e.g. kserve, seldon, sagemaker"
         )
 
-    class OutputSerializer(serializers.ModelSerializer):
-        violation_reasons = serializers.ListField(child=serializers.CharField())
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
 
-        class Meta:
-            model = Deployment
-            fields = [
-                "id",
-                "environment",
-                "strategy",
-                "traffic_percent",
-                "rollback_threshold",
-                "serving_platform",
-                "approval_stage",
-                "violation",
-                "violation_reasons",
-                "created_at",
-            ]
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Deployment.objects.none()
+        version = version_get(self.kwargs["name"], self.kwargs["version"])
+        return version.deployments.select_related("version__model")
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: DeploymentOutput},
         parameters=[IDEMPOTENCY],
         summary="Report a deployment of this version (without an approval in force, it is recorded as a violation)",
     )
@@ -330,7 +329,7 @@ class DeploymentReportApi(IdempotentPostMixin, APIView):
         deployment = stages.deployment_report(
             version=version_get(name, version), user=request.user, **payload.validated_data
         )
-        return Response(self.OutputSerializer(deployment).data, status=status.HTTP_201_CREATED)
+        return Response(DeploymentOutput(deployment).data, status=status.HTTP_201_CREATED)
 
 
 class GateApi(APIView):

@@ -119,6 +119,7 @@ class Dataset(models.Model):
 
 
 UNEXPLAINABLE = [("block", "block"), ("not_applicable", "not applicable"), ("waivable", "waivable")]
+ROLLBACK_ON_BREACH = [("recommend", "recommend a rollback"), ("automatic", "roll back automatically")]
 
 
 class ApprovalPolicy(models.Model):
@@ -141,6 +142,9 @@ class ApprovalPolicy(models.Model):
     # equalized odds limit. A bias audit is judged against the thresholds of the policy it is requested under.
     bias_min_selection_rate_ratio = models.FloatField(default=0.8)
     bias_max_equalized_odds_difference = models.FloatField(default=0.1)
+    # What the service does when a production deployment's traffic breaches its rollback threshold: announce a
+    # rollback recommendation, or put the previous production version back itself (when one can be).
+    rollback_on_breach = models.CharField(max_length=20, choices=ROLLBACK_ON_BREACH, default="recommend")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -161,6 +165,9 @@ class ApprovalPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(bias_max_equalized_odds_difference__gte=0) & Q(bias_max_equalized_odds_difference__lte=1),
                 name="policy_odds_difference_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(rollback_on_breach__in=["recommend", "automatic"]), name="policy_rollback_on_breach_known"
             ),
         ]
 
@@ -280,6 +287,49 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} in {self.environment} ({self.strategy}, {self.traffic_percent}%)"
+
+
+class DeploymentHealthReport(models.Model):
+    """One window of live traffic as the serving platform measured it for one deployment, and the verdict of
+    the deployment's rollback threshold on it (registry.rollback_rules). Windows of one deployment never
+    overlap, so pooling them counts no request twice. The first breach gets the response the policy of the
+    model's risk tier sets; later ones are recorded, not acted on again."""
+
+    class Response(models.TextChoices):
+        NONE = "", "none"
+        RECOMMENDED = "recommended", "rollback recommended"
+        ROLLED_BACK = "rolled_back", "rolled back"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="health_reports")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    requests = models.PositiveBigIntegerField()
+    errors = models.PositiveBigIntegerField()
+    latency_p50_ms = models.FloatField(null=True, blank=True)
+    latency_p95_ms = models.FloatField(null=True, blank=True)
+    latency_p99_ms = models.FloatField(null=True, blank=True)
+    verdict = models.JSONField(null=True, blank=True)  # None: the deployment declared no threshold
+    breached = models.BooleanField(default=False)
+    response = models.CharField(max_length=20, choices=Response.choices, blank=True, default="")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_end"]
+        indexes = [models.Index(fields=["deployment", "window_end"], name="health_report_by_window")]
+        constraints = [
+            models.CheckConstraint(condition=Q(window_end__gt=models.F("window_start")), name="health_window_forward"),
+            models.CheckConstraint(condition=Q(errors__lte=models.F("requests")), name="health_errors_within_requests"),
+            models.CheckConstraint(
+                condition=Q(response="") | Q(breached=True), name="health_response_only_on_a_breach"
+            ),
+            models.UniqueConstraint(
+                fields=["deployment"], condition=~Q(response=""), name="health_one_response_per_deployment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment} {self.window_start:%Y-%m-%d %H:%M}..{self.window_end:%H:%M}"
 
 
 class EvidenceWaiver(models.Model):

@@ -16,6 +16,7 @@ POLICY_FIELDS = (
     "evidence_max_age_days",
     "bias_min_selection_rate_ratio",
     "bias_max_equalized_odds_difference",
+    "rollback_on_breach",
 )
 
 

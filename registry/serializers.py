@@ -14,10 +14,12 @@ from registry.models import (
     ApprovalPolicy,
     Dataset,
     Deployment,
+    DeploymentHealthReport,
     ModelVersion,
     RegisteredModel,
 )
 from registry.policies import POLICY_FIELDS
+from registry.rollback_rules import DEFAULT_MIN_REQUESTS
 
 
 class JsonField(serializers.JSONField):
@@ -76,11 +78,18 @@ ROLLBACK_METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p
 
 
 class RollbackThresholdSerializer(StrictSerializer):
-    """Roll back when `metric` stays above `above` over `window_minutes`; `{}` declares no threshold."""
+    """Roll back when `metric` stays above `above` over `window_minutes`, judged only from `min_requests`
+    requests on (registry.rollback_rules); `{}` declares no threshold."""
 
     metric = serializers.ChoiceField(choices=ROLLBACK_METRICS)
     above = serializers.FloatField(help_text="error_rate: a fraction in [0, 1]; latency: milliseconds, above 0")
     window_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    min_requests = serializers.IntegerField(
+        min_value=1,
+        max_value=10**9,
+        default=DEFAULT_MIN_REQUESTS,
+        help_text="fewer requests than this are never a breach (chance is not a reason to roll back)",
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and not data:
@@ -96,6 +105,66 @@ class RollbackThresholdSerializer(StrictSerializer):
         if metric != "error_rate" and above <= 0:
             raise serializers.ValidationError({"above": [f"{metric} is in milliseconds: above 0."]})
         return attrs
+
+
+class DeploymentOutput(serializers.ModelSerializer):
+    model = serializers.CharField(source="version.model.name", read_only=True)
+    version = serializers.CharField(source="version.version", read_only=True)
+    violation_reasons = serializers.ListField(child=serializers.CharField())
+    rollback_response = serializers.SerializerMethodField(
+        help_text="what the first breach of the rollback threshold led to: its report, the response and when"
+    )
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "model",
+            "version",
+            "environment",
+            "strategy",
+            "traffic_percent",
+            "rollback_threshold",
+            "serving_platform",
+            "approval_stage",
+            "violation",
+            "violation_reasons",
+            "rollback_response",
+            "created_at",
+        ]
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_rollback_response(self, obj) -> dict | None:
+        acted = obj.health_reports.exclude(response="").first()
+        if acted is None:
+            return None
+        return {"report": acted.pk, "response": acted.response, "at": acted.created_at.isoformat()}
+
+
+class DeploymentHealthReportOutput(serializers.ModelSerializer):
+    error_rate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeploymentHealthReport
+        fields = [
+            "id",
+            "deployment",
+            "window_start",
+            "window_end",
+            "requests",
+            "errors",
+            "error_rate",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "latency_p99_ms",
+            "verdict",
+            "breached",
+            "response",
+            "created_at",
+        ]
+
+    def get_error_rate(self, obj) -> float | None:
+        return obj.errors / obj.requests if obj.requests else None
 
 
 class DeploymentViolationOutput(serializers.ModelSerializer):

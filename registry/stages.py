@@ -8,6 +8,7 @@ from django.db import transaction
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core.errors import DomainError
 from registry.models import ApprovalRequest, Deployment, ModelVersion, RegisteredModel, Stage
+from registry.rollback_rules import traffic_problem
 from registry.selectors import approval_valid
 
 
@@ -148,6 +149,13 @@ def deployment_report(
 ) -> Deployment:
     """Records a deployment that happened. Without an approval in force for the environment's stage and the
     version's bytes it is still recorded, as a violation, and announced as `deployment.unapproved`."""
+    problem = traffic_problem(strategy, traffic_percent)
+    if problem:
+        raise DomainError(
+            "invalid",
+            f"traffic_percent: {traffic_percent} does not fit {strategy}: {problem}.",
+            fields={"traffic_percent": [f"{problem[0].upper()}{problem[1:]}."]},
+        )
     stage = environment_stage(environment)
     sha256 = version.artifact.sha256 if version.artifact_id else None
     approval = approval_valid(version, stage, sha256 or "") if stage else None

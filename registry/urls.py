@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry import apis, webhook_apis
+from registry import apis, deployment_apis, webhook_apis
 
 urlpatterns = [
     path("models/", apis.ModelListRegisterApi.as_view(), name="models"),
@@ -14,6 +14,8 @@ urlpatterns = [
         "models/<slug:name>/versions/<str:version>/deployments/", apis.DeploymentReportApi.as_view(), name="deployments"
     ),
     path("models/<slug:name>/versions/<str:version>/gate/", apis.GateApi.as_view(), name="gate"),
+    path("deployments/<int:pk>/", deployment_apis.DeploymentDetailApi.as_view(), name="deployment"),
+    path("deployments/<int:pk>/health/", deployment_apis.DeploymentHealthApi.as_view(), name="deployment-health"),
     path("datasets/", apis.DatasetListRegisterApi.as_view(), name="datasets"),
     path("datasets/<int:pk>/", apis.DatasetDetailApi.as_view(), name="dataset"),
     path("webhooks/", webhook_apis.WebhookListCreateApi.as_view(), name="webhooks"),

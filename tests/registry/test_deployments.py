@@ -63,7 +63,12 @@ def test_a_deployment_with_an_approval_in_force_is_recorded_and_no_violation(app
     body = response.json()
     assert (body["violation"], body["violation_reasons"], body["approval_stage"]) == (False, [], "production")
     assert body["serving_platform"] == "kserve"
-    assert body["rollback_threshold"] == {"metric": "error_rate", "above": 0.02, "window_minutes": 10}
+    assert body["rollback_threshold"] == {
+        "metric": "error_rate",
+        "above": 0.02,
+        "window_minutes": 10,
+        "min_requests": 100,
+    }
     [reported] = _events("deployment.reported")
     assert reported["data"]["serving_platform"] == "kserve"
     assert reported["data"]["approval_request"] == approved
@@ -150,6 +155,8 @@ def test_the_violation_reaches_a_webhook_subscriber(
         ({"above": 0.02}, "rollback_threshold.metric"),
         ({"metric": "error_rate", "above": 0.02, "window_minutes": 0}, "rollback_threshold.window_minutes"),
         ({"metric": "error_rate", "max": 0.02}, "rollback_threshold.max"),
+        ({"metric": "error_rate", "above": 0.02, "min_requests": 0}, "rollback_threshold.min_requests"),
+        ({"metric": "error_rate", "above": 0.02, "min_requests": 2.5}, "rollback_threshold.min_requests"),
         ("error_rate > 2%", "rollback_threshold"),
         (None, "rollback_threshold"),
     ],
@@ -169,12 +176,15 @@ def test_a_rollback_threshold_outside_its_schema_is_refused_naming_the_field(reg
         {"metric": "error_rate", "above": 1},
         {"metric": "latency_p99_ms", "above": 250},
         {"metric": "latency_p50_ms", "above": 40.5, "window_minutes": 1440},
+        {"metric": "error_rate", "above": 0.05, "min_requests": 1},
     ],
 )
 def test_a_rollback_threshold_within_its_schema_is_kept(registered, ci_client, threshold):
     response = ci_client.post(URL, {**BODY, "rollback_threshold": threshold}, format="json")
     assert response.status_code == 201, response.json()
-    assert Deployment.objects.get().rollback_threshold == response.json()["rollback_threshold"] == threshold
+    # A threshold that leaves out min_requests is recorded with the default it is judged by.
+    recorded = {"min_requests": 100, **threshold} if threshold else {}
+    assert Deployment.objects.get().rollback_threshold == response.json()["rollback_threshold"] == recorded
 
 
 def test_without_a_threshold_or_a_platform_the_report_keeps_empty_ones(registered, ci_client):
