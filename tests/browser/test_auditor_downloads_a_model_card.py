@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_an_auditor_sees_a_finished_render_and_downloads_its_pdf(
     page,
-    evidenced,
+    evidenced,  # noqa: F811
     officer,
     auditor,
     sign_in,
