@@ -20,7 +20,7 @@ def test_an_auditor_sees_a_finished_render_and_downloads_its_pdf(
     officer,
     auditor,
     sign_in,
-    screenshot,  # noqa: F811
+    screenshot,
 ):
     jobs.report_request(version=evidenced, scope="gdpr", user=officer)  # rendered in-process once committed
     report = Report.objects.get()
