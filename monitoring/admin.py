@@ -36,6 +36,7 @@ def timeline_context(version: ModelVersion) -> dict:
 
 @admin.register(ProductionWindow)
 class ProductionWindowAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/monitoring/productionwindow/change_list.html"
     list_display = ["id", "model_version", "window_start", "window_end", "rows", "labelled", "status", "verdict"]
     list_display += ["timeline_link"]
     list_filter = ["status", "verdict", "labelled"]

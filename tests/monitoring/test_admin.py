@@ -25,6 +25,8 @@ def two_windows(in_production, compas, model, ci_client, django_capture_on_commi
 
 def test_an_officer_reads_a_production_version_s_timeline(client, officer, two_windows):
     client.force_login(officer)
+    windows = client.get(reverse("admin:monitoring_productionwindow_changelist"))
+    assert windows.status_code == 200 and 'id="production-versions-link"' in windows.content.decode()
     production = client.get(reverse("admin:monitoring_production"))
     assert production.status_code == 200
     assert "compas 1.0.0" in production.content.decode()

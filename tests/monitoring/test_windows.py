@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from sklearn.linear_model import LogisticRegression
 
+from approvals.dashboard import versions_under_review
 from audits.models import AuditEvent
 from monitoring.models import ProductionWindow
 from registry.models import ApprovalRequest, ModelVersion, WebhookDelivery, WebhookSubscription
@@ -129,6 +130,8 @@ def test_older_defendants_alert_drift_fire_webhooks_and_open_the_re_review(
     assert ModelVersion.objects.get(pk=in_production.pk).review_required
     rereview = ApprovalRequest.objects.get(version=in_production, status="pending")
     assert rereview.trigger.startswith("monitoring alert (") and f"window {window.pk}" in rereview.trigger
+    (under_review,) = versions_under_review()  # the officers' dashboard shows when the alert came
+    assert under_review.pk == in_production.pk and under_review.drift_alert_at is not None
     assert _events("retraining.requested") == []  # medium risk retrains on performance, not on drift
 
 
