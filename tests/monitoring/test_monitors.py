@@ -96,3 +96,28 @@ def test_only_the_monitors_a_policy_names_run(reference):
     report = window_report(_window(4000, seed=7, shift=1.0), reference, rules)
     assert list(report["monitors"]) == ["prediction_drift"]
     assert report["monitors"]["prediction_drift"]["status"] == "drift"
+
+
+def test_a_regressor_is_judged_on_its_errors_and_has_no_probabilities_to_estimate_from():
+
+    def rows(n, seed, noise):
+        local = np.random.default_rng(seed)
+        frame = pd.DataFrame({"x1": local.normal(0, 1, n), "x2": local.normal(0, 1, n)})
+        return frame, (2 * frame.x1 - frame.x2).to_numpy(), local.normal(0, noise, n)
+
+    frame, truth, noise = rows(6000, 9, 0.5)
+    reference = Reference(
+        task="regression",
+        drift_profile=reference_profile_for(frame, ["x1", "x2"]),
+        prediction_profile=prediction_profile(truth),
+        baseline=perf.regression_performance(truth + noise, truth),
+        calibrate=None,
+    )
+    frame, truth, noise = rows(4000, 10, 1.0)  # twice the noise: outcomes further from the predictions
+    report = window_report(Window(frame, truth, None, truth + noise), reference, RULES)
+    assert report["primary_metric"] == "mae"
+    assert (
+        report["monitors"]["performance"]["alert"] and report["monitors"]["performance"]["relative_drop"]["mae"] > 0.5
+    )
+    assert report["monitors"]["concept_drift"]["status"] == "not_applicable"
+    assert report["monitors"]["estimated_performance"]["status"] == "not_applicable"

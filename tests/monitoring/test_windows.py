@@ -237,3 +237,33 @@ def test_a_policy_change_out_of_range_is_refused_and_leaves_no_event(officer):
         monitoring_policy_update(user=officer, policy=MonitoringPolicy.objects.get(risk_tier="low"), psi_alert=-1)
     assert _events("monitoring.policy_changed") == []
     assert MonitoringPolicy.objects.get(risk_tier="low").psi_alert == 0.15
+
+
+def test_the_sweep_runs_a_window_the_broker_never_got_and_a_damaged_file_fails_visibly(
+    in_production, compas, model, ci_client, settings, django_capture_on_commit_callbacks
+):
+    import os
+
+    from core.blobs import blob_path
+    from monitoring.services import monitoring_sweep
+
+    held_out = compas.iloc[3600:]
+    with django_capture_on_commit_callbacks(execute=False):  # committed, never enqueued
+        url = reverse("v1:monitoring-windows", args=["compas", "1.0.0"])
+        body = {"file": csv_upload(_window_rows(model, held_out)), "window_start": START, "window_end": END}
+        lost = ci_client.post(url, body, format="multipart").json()["id"]
+        body = {"file": csv_upload(_window_rows(model, held_out.iloc[:2000])), "window_start": START, "window_end": END}
+        damaged = ProductionWindow.objects.get(pk=ci_client.post(url, body, format="multipart").json()["id"])
+    path = blob_path(settings.DATASET_ROOT, damaged.sha256)
+    os.chmod(path, 0o644)
+    data = bytearray(path.read_bytes())
+    data[-2] = ord("0") if data[-2] != ord("0") else ord("1")  # one digit of the last row, changed on disk
+    path.write_bytes(bytes(data))
+    assert ProductionWindow.objects.filter(status="queued", enqueued_at__isnull=True).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert monitoring_sweep()["enqueued"] == 2
+    assert ProductionWindow.objects.get(pk=lost).status == "succeeded"
+    damaged.refresh_from_db()
+    assert damaged.status == "failed" and "does not match its recorded SHA-256" in damaged.error
+    (failed,) = _events("monitoring.window_failed")
+    assert failed["data"]["window"] == damaged.pk
