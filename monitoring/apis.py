@@ -15,7 +15,7 @@ from monitoring.services import production_window_upload
 from registry.models import ModelVersion
 
 
-class WindowOutput(serializers.ModelSerializer):
+class ProductionWindowOutput(serializers.ModelSerializer):
     model = serializers.CharField(source="version.model.name")
     version = serializers.CharField(source="version.version")
 
@@ -45,7 +45,7 @@ class WindowOutput(serializers.ModelSerializer):
 
 
 class WindowListUploadApi(IdempotentPostMixin, generics.ListAPIView):
-    serializer_class = WindowOutput
+    serializer_class = ProductionWindowOutput
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["status", "verdict", "labelled"]
 
@@ -81,7 +81,7 @@ class WindowListUploadApi(IdempotentPostMixin, generics.ListAPIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={202: WindowOutput, 200: WindowOutput},
+        responses={202: ProductionWindowOutput, 200: ProductionWindowOutput},
         parameters=[IDEMPOTENCY],
         summary="Post a window of production rows; the monitors run on it",
     )
@@ -102,12 +102,12 @@ class WindowListUploadApi(IdempotentPostMixin, generics.ListAPIView):
             prediction=data["prediction"],
             score=data["score"],
         )
-        return Response(WindowOutput(window).data, status=202 if created else 200)
+        return Response(ProductionWindowOutput(window).data, status=202 if created else 200)
 
 
 class WindowDetailApi(generics.RetrieveAPIView):
     permission_classes = [HasAnyRole]
-    serializer_class = WindowOutput
+    serializer_class = ProductionWindowOutput
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -115,7 +115,7 @@ class WindowDetailApi(generics.RetrieveAPIView):
         return visible_windows(self.request.user)
 
 
-class PolicyOutput(serializers.ModelSerializer):
+class MonitoringPolicyOutput(serializers.ModelSerializer):
     class Meta:
         model = MonitoringPolicy
         exclude = ["id"]
@@ -123,5 +123,5 @@ class PolicyOutput(serializers.ModelSerializer):
 
 class PolicyListApi(generics.ListAPIView):
     permission_classes = [HasAnyRole]
-    serializer_class = PolicyOutput
+    serializer_class = MonitoringPolicyOutput
     queryset = MonitoringPolicy.objects.all()

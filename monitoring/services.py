@@ -8,7 +8,8 @@ when the broker missed it or its worker died.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audits.ledger.hashing import canonical, normalise, sha256_hex
@@ -19,7 +20,7 @@ from core.errors import DomainError
 from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
 from mlio.datasets import DatasetInvalid, DatasetSchema, column_names, inspect_dataset
 from monitoring.models import MonitoringPolicy, ProductionWindow
-from monitoring.monitors import DRIFT_MONITORS, PERFORMANCE_MONITORS
+from monitoring.monitors import DRIFT_MONITORS, MONITORS, PERFORMANCE_MONITORS
 from registry.models import ModelVersion, Stage
 
 Status = ProductionWindow.Status
@@ -49,6 +50,7 @@ def monitoring_policy_update(*, user, policy: MonitoringPolicy, **changes) -> Mo
     for name, value in changes.items():
         setattr(policy, name, value)
     policy.full_clean()
+    _check_monitors(policy.monitors)
     policy.save()
     audit_event_append(
         actor=actor_for(user),
@@ -57,6 +59,17 @@ def monitoring_policy_update(*, user, policy: MonitoringPolicy, **changes) -> Mo
         data={"before": before, "after": monitoring_policy_snapshot(policy)},
     )
     return policy
+
+
+def _check_monitors(monitors) -> None:
+    """The monitors a policy runs: each named monitor on (true) or off (false), and no other name."""
+    if not isinstance(monitors, dict) or set(monitors) - set(MONITORS):
+        unknown = sorted(set(monitors) - set(MONITORS)) if isinstance(monitors, dict) else []
+        raise ValidationError(
+            {"monitors": [f"Name only {', '.join(MONITORS)}; not {', '.join(unknown) or monitors!r}."]}
+        )
+    if not all(isinstance(value, bool) for value in monitors.values()):
+        raise ValidationError({"monitors": ["Each monitor is true (on) or false (off)."]})
 
 
 # --- upload ----------------------------------------------------------------------------------------------
@@ -129,7 +142,15 @@ def production_window_upload(
         blobs.keep(temp, root=settings.DATASET_ROOT, sha256=sha256)
     finally:
         temp.unlink(missing_ok=True)
-    return _window_create(user, version, window_start, window_end, schema, profile), True
+    try:
+        return _window_create(user, version, window_start, window_end, schema, profile), True
+    except IntegrityError:  # the same bytes for the same window, posted at the same moment: recorded once
+        existing = ProductionWindow.objects.filter(
+            version=version, window_start=window_start, window_end=window_end, sha256=sha256
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
 
 
 @transaction.atomic

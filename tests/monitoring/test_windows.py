@@ -235,6 +235,11 @@ def test_a_policy_change_out_of_range_is_refused_and_leaves_no_event(officer):
 
     with pytest.raises(ValidationError):
         monitoring_policy_update(user=officer, policy=MonitoringPolicy.objects.get(risk_tier="low"), psi_alert=-1)
+    low = MonitoringPolicy.objects.get(risk_tier="low")
+    with pytest.raises(ValidationError, match="feature_drif"):
+        monitoring_policy_update(user=officer, policy=low, monitors={"feature_drif": True})
+    with pytest.raises(ValidationError, match="true"):
+        monitoring_policy_update(user=officer, policy=low, monitors={"feature_drift": "yes"})
     assert _events("monitoring.policy_changed") == []
     assert MonitoringPolicy.objects.get(risk_tier="low").psi_alert == 0.15
 
