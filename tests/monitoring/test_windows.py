@@ -136,8 +136,11 @@ def test_older_defendants_alert_drift_fire_webhooks_and_open_the_re_review(
 
 
 def test_outcomes_that_no_longer_follow_the_inputs_alert_concept_drift_and_ask_for_retraining(
-    in_production, compas, model, ci_client, django_capture_on_commit_callbacks
+    in_production, compas, model, ci_client, admin_user, django_capture_on_commit_callbacks
 ):
+    WebhookSubscription.objects.create(
+        url="http://127.0.0.1:9/hook", event_types=["retraining.requested"], secret="s", created_by=admin_user
+    )
     held_out = compas.iloc[3600:]
     rows = _window_rows(model, held_out).assign(two_year_recid=1 - held_out.two_year_recid.to_numpy())
     window = _run(ci_client, rows, django_capture_on_commit_callbacks)
@@ -145,6 +148,7 @@ def test_outcomes_that_no_longer_follow_the_inputs_alert_concept_drift_and_ask_f
     assert {"performance", "concept_drift"} <= alerted and "feature_drift" not in alerted
     (retraining,) = _events("retraining.requested")
     assert retraining["data"]["reasons"] == ["performance"] and retraining["data"]["window"] == window.pk
+    assert list(WebhookDelivery.objects.values_list("action", flat=True)) == ["retraining.requested"]
 
 
 def test_labels_arriving_later_come_as_a_new_upload_of_the_window(
@@ -154,7 +158,15 @@ def test_labels_arriving_later_come_as_a_new_upload_of_the_window(
     first = _run(ci_client, _window_rows(model, held_out, labelled=False), django_capture_on_commit_callbacks)
     again = _post(ci_client, _window_rows(model, held_out, labelled=False), django_capture_on_commit_callbacks)
     assert again.status_code == 200 and again.json()["id"] == first.pk  # the same bytes: the same window
-    labelled = _run(ci_client, _window_rows(model, held_out), django_capture_on_commit_callbacks)
+    parquet = io.BytesIO()
+    _window_rows(model, held_out).to_parquet(parquet, index=False)
+    upload = SimpleUploadedFile("window.parquet", parquet.getvalue(), content_type="application/octet-stream")
+    url = reverse("v1:monitoring-windows", args=["compas", "1.0.0"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ci_client.post(url, {"file": upload, "window_start": START, "window_end": END}, format="multipart")
+    assert response.status_code == 202, response.json()
+    labelled = ProductionWindow.objects.get(pk=response.json()["id"])
+    assert labelled.format == "parquet" and labelled.status == "succeeded", labelled.error
     assert labelled.pk != first.pk and labelled.labelled and not first.labelled
     from monitoring.selectors import windows_current
 
