@@ -70,9 +70,11 @@ def approvals_expiring(*, now: datetime) -> list[ApprovalRequest]:
 
 
 def versions_under_review() -> list[ModelVersion]:
-    """Versions marked for review, each with `drift_alert_at`: when the trail last raised a drift alert on it."""
+    """Versions marked for review, each with `drift_alert_at`: when the trail last raised a drift alert (of a
+    drift check or of production monitoring) on it."""
     ref = Concat(Value(f"{ModelVersion._meta.label_lower}:"), Cast(OuterRef("pk"), CharField()))
-    alerts = AuditEvent.objects.filter(action="drift.alert", object_ref=ref).order_by("-seq").values("ts")[:1]
+    actions = ["drift.alert", "monitoring.alert"]
+    alerts = AuditEvent.objects.filter(action__in=actions, object_ref=ref).order_by("-seq").values("ts")[:1]
     return list(
         ModelVersion.objects.filter(review_required=True)
         .select_related("model")

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "evidence",
+    "monitoring",
     "reports",
     "approvals",
     # The project package: kept as an app for its migrations (roles, and the service-account tables'
@@ -232,6 +233,8 @@ CELERY_BEAT_SCHEDULE = {
     "report-sweep": {"task": "reports.report_sweep", "schedule": 60},
     "approvals-expire": {"task": "registry.approvals_expire", "schedule": 300},
     "webhooks-dispatch-due": {"task": "registry.webhooks_dispatch_due", "schedule": 60},
+    # Production windows the broker missed, and the scheduled retraining requests of production versions.
+    "monitoring-sweep": {"task": "monitoring.sweep", "schedule": 300},
 }
 
 LOGGING = {

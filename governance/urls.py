@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("audit/", include("audits.urls")),
     path("", include("evidence.urls")),
+    path("", include("monitoring.urls")),
     path("", include("registry.urls")),
     path("", include("approvals.urls")),
     path("", include("reports.urls")),

@@ -17,6 +17,7 @@ from evidence.unexplainable import RECORDED_ONLY
 from registry.models import ApprovalRequest, Dataset, ModelVersion
 from registry.policies import policy_for
 from reports import card_evidence
+from reports.card_monitoring import monitoring_section
 from reports.card_trail import approvals_section, attestations_section, audit_section, trail_refs
 
 SCHEMA = "verity.model-card/1"
@@ -60,6 +61,8 @@ def card_build(*, version: ModelVersion, scope: str, as_of: datetime | None = No
     stamps = [version.created_at, version.model.created_at, *(job.finished_at for job in jobs.values())]
     if as_of is not None:
         stamps.append(as_of)
+    monitoring, monitoring_stamps = monitoring_section(version, as_of)
+    stamps += monitoring_stamps
     checklist_now = as_of or max(stamps)
     card = {
         "schema": SCHEMA,
@@ -71,6 +74,7 @@ def card_build(*, version: ModelVersion, scope: str, as_of: datetime | None = No
         "intended_use": {"intended": version.model.intended_use, "out_of_scope": version.model.out_of_scope_uses},
         "data": data_section(version, jobs),
         **sections,
+        "monitoring": monitoring,
         "attestations": attestations_section(version, frameworks, as_of),
         "approvals": approvals_section(version, as_of),
         "audit": audit_section(trail_refs(version, _dataset_ids(version, jobs)), until_seq, as_of),

@@ -18,7 +18,7 @@ from mlio.artifacts import sha256_file  # re-exported: one streamed hash for eve
 
 from .common import DatasetInvalid
 from .formats import DatasetFormat, detect_dataset_format
-from .inspection import inspect_dataset, load_frame
+from .inspection import column_names, inspect_dataset, load_frame
 from .labels import binary_labels
 from .profile import DatasetProfile
 from .schema import DatasetSchema
@@ -29,6 +29,7 @@ __all__ = [
     "DatasetProfile",
     "DatasetSchema",
     "binary_labels",
+    "column_names",
     "detect_dataset_format",
     "inspect_dataset",
     "load_frame",

@@ -47,6 +47,12 @@ def load_frame(path: str | Path, fmt: DatasetFormat, columns: list[str] | None =
     return frame[columns]
 
 
+def column_names(path: str | Path) -> list[str]:
+    """The file's column names as ``load_frame`` gives them (repeats suffixed, blanks named)."""
+    path = Path(path)
+    return _unique_names(_header_names(path, detect_dataset_format(path)))
+
+
 def inspect_dataset(
     path: str | Path, schema: DatasetSchema, *, max_bytes: int, max_rows: int | None = None
 ) -> DatasetProfile:

@@ -66,6 +66,7 @@ POINTERS = {
     "artifact": lambda p: f"artifact {short(p.get('sha256'))}",
     "dataset": lambda p: f"dataset {p.get('id')} {short(p.get('sha256'))}",
     "waiver": lambda p: f"waiver {p.get('id')}",
+    "production_window": lambda p: f"window {p.get('id')} {short(p.get('sha256'))}",
 }
 
 
@@ -102,6 +103,8 @@ def status_class(value) -> str:
         "inconclusive": "warn",
         "pending": "warn",
         "insufficient_data": "warn",
+        "alert": "bad",
+        "ok": "ok",
     }.get(str(value), "neutral")
 
 
