@@ -12,8 +12,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 150, 16, 40
+WIDTH, HEIGHT = 800, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 230, 16, 40
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
@@ -41,7 +41,8 @@ def chart_svg(chart: Chart) -> str:
         return f'<p class="monitoring-chart-empty">{html.escape(chart.title)}: nothing measured yet.</p>'
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-    scale = _Scale(len(chart.labels), low - pad, high + pad)
+    # PSI and the metrics are never negative: the axis does not dip below zero to pad them.
+    scale = _Scale(len(chart.labels), max(low - pad, 0.0) if low >= 0 else low - pad, high + pad)
     parts = [
         f'<svg class="monitoring-chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{html.escape(chart.title)}</title>',
