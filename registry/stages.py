@@ -11,7 +11,7 @@ from registry.models import ApprovalRequest, Deployment, ModelVersion, Registere
 from registry.selectors import approval_valid
 
 
-def _require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
+def require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
     sha256 = version.artifact.sha256 if version.artifact_id else ""
     approval = approval_valid(version, stage, sha256)
     if approval.code == "artifact_mismatch":
@@ -76,9 +76,9 @@ def model_version_stage_change(*, version: ModelVersion, stage: str, user) -> Mo
         )
     actor = actor_for(user)
     if stage == Stage.PRODUCTION:
-        _promote(model, version, actor, _require_approval(version, stage).pk)
+        _promote(model, version, actor, require_approval(version, stage).pk)
     elif stage == Stage.STAGING:
-        _move(version, stage, actor, approval_request=_require_approval(version, stage).pk)
+        _move(version, stage, actor, approval_request=require_approval(version, stage).pk)
     else:
         _move(version, stage, actor)
     return version
@@ -93,7 +93,7 @@ def model_rollback(*, model: RegisteredModel, user, reason: str) -> ModelVersion
     if target is None:
         raise DomainError("no_rollback_target", f"{model.name} has no previous production version.", status_code=409)
     target = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=target.pk)
-    approval = _require_approval(target, Stage.PRODUCTION)
+    approval = require_approval(target, Stage.PRODUCTION)
     current = model.versions.filter(stage=Stage.PRODUCTION).select_related("model", "artifact").first()
     actor = actor_for(user)
     # The reason is free text that may name people: it stays beside the chain, erasable.
