@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "evidence",
     "reports",
     "approvals",
+    "mlflow_api",
     # The project package: kept as an app for its migrations (roles, and the service-account tables'
     # history) and its health check.
     "governance",
