@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 _CLAUSE = re.compile(
-    r"""\s*(?P<key>[A-Za-z_][\w.]*|`[^`]+`(?:\.`[^`]+`)?|tags\.`[^`]+`)\s*"""
+    r"""\s*(?P<key>(?:tags?\.)?(?:`[^`]+`|[A-Za-z_][\w.]*))\s*"""
     r"""(?P<op>!=|=|(?i:ilike)|(?i:like))\s*"""
     r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*"""
 )
@@ -18,7 +18,7 @@ class FilterInvalid(ValueError):
 
 @dataclass(frozen=True)
 class Clause:
-    key: str  # "name", "run_id", ... or "tags.<key>"
+    key: str  # "name", "run_id", ... or "tags.<key>" (MLflow also spells it tag.<key>)
     op: str  # "=", "!=", "LIKE", "ILIKE"
     value: str
 
@@ -32,7 +32,7 @@ def parse_filter(text: str | None, keys: frozenset[str]) -> list[Clause]:
         match = _CLAUSE.fullmatch(part)
         if not match:
             raise FilterInvalid(f"filter: cannot read {part.strip()!r}; expected <key> =|!=|LIKE|ILIKE '<value>'.")
-        key = match["key"].replace("`", "")
+        key = re.sub(r"^tag\.", "tags.", match["key"]).replace("`", "")
         if key not in keys and not key.startswith("tags."):
             raise FilterInvalid(
                 f"filter: cannot filter on {key!r}; use one of {', '.join(sorted(keys))} or tags.<key>."

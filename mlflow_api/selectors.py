@@ -5,7 +5,9 @@ number is its place among the model's versions in the order they were registered
 so the number never changes); a semantic version is accepted too wherever MLflow sends a version.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from core.errors import DomainError
 from mlflow_api.filters import Clause, FilterInvalid, like_regex, parse_filter
@@ -58,16 +60,21 @@ def _invalid(exc: FilterInvalid) -> DomainError:
     return DomainError("invalid", str(exc), fields={"filter": [str(exc)]})
 
 
-def _condition(clause: Clause, prefix: str = "") -> Q:
+def _narrowed(rows: QuerySet, clause: Clause, place: int, prefix: str = "") -> QuerySet:
+    """Rows meeting one clause. A tag is read by its key as data (never as a lookup path); a row without the
+    tag does not equal any value, so `!=` keeps it (MLflow's client itself asks for tag != 'true')."""
     if clause.key.startswith("tags."):
-        lookup = f"tags__{clause.key.removeprefix('tags.')}"
+        lookup = f"mlflow_tag_{place}"
+        text = Cast(KeyTextTransform(clause.key.removeprefix("tags."), "tags"), TextField())
+        rows = rows.alias(**{lookup: text})
     else:
         lookup = prefix + _LOOKUPS[clause.key]
     if clause.op in ("LIKE", "ILIKE"):
         kind = "regex" if clause.op == "LIKE" else "iregex"
-        return Q(**{f"{lookup}__{kind}": like_regex(clause.value)})
-    condition = Q(**{lookup: clause.value})
-    return ~condition if clause.op == "!=" else condition
+        return rows.filter(**{f"{lookup}__{kind}": like_regex(clause.value)})
+    if clause.op == "=":
+        return rows.filter(**{lookup: clause.value})
+    return rows.filter(Q(**{f"{lookup}__isnull": True}) | ~Q(**{lookup: clause.value}))
 
 
 def models_search(filter_string: str | None) -> QuerySet[RegisteredModel]:
@@ -76,8 +83,8 @@ def models_search(filter_string: str | None) -> QuerySet[RegisteredModel]:
     except FilterInvalid as exc:
         raise _invalid(exc) from exc
     models = RegisteredModel.objects.order_by("name")
-    for clause in clauses:
-        models = models.filter(_condition(clause))
+    for place, clause in enumerate(clauses):
+        models = _narrowed(models, clause, place)
     return models
 
 
@@ -89,11 +96,9 @@ def versions_search(filter_string: str | None) -> list[ModelVersion]:
         raise _invalid(exc) from exc
     versions = ModelVersion.objects.select_related("model", "artifact").order_by("model__name", "id")
     numbered = [c for c in clauses if c.key == "version_number"]
-    for clause in clauses:
-        if clause.key == "name":
-            versions = versions.filter(_condition(clause, prefix="model__"))
-        elif clause.key != "version_number":
-            versions = versions.filter(_condition(clause))
+    for place, clause in enumerate(clauses):
+        if clause.key != "version_number":
+            versions = _narrowed(versions, clause, place, prefix="model__" if clause.key == "name" else "")
     found, numbers = [], {}
     for version in versions:
         if version.model_id not in numbers:

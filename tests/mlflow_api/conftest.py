@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.services import service_account_create
-from core import roles
+from accounts.models import PersonalToken
+from accounts.services import personal_token_issue
 from tests.mlio.mlflow.conftest import Store, global_mlflow_uri, make_store
 
 
@@ -54,6 +54,38 @@ def mlflow_service(transactional_db, django_db_serialized_rollback, live_server,
 
 
 @pytest.fixture
-def auditor_token(db) -> str:
-    _, token = service_account_create(name="audit-reader", role=roles.AUDITOR)
+def officer_token(officer) -> str:
+    """A token that may write what its holder may: what refuses a registration here is the officer's role."""
+    _, token = personal_token_issue(user=officer, name="mlflow", expires_in_days=7, access=PersonalToken.Access.WRITE)
     return token
+
+
+@pytest.fixture
+def auditor_token(auditor) -> str:
+    _, token = personal_token_issue(user=auditor, name="mlflow", expires_in_days=7, access=PersonalToken.Access.READ)
+    return token
+
+
+@pytest.fixture(scope="session")
+def pickled_run(mlflow_store) -> str:
+    """A run in the store whose model is pickled (cloudpickle), a format the service refuses by default."""
+    import warnings
+
+    import mlflow
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    frame = mlflow_store.features
+    with (
+        global_mlflow_uri(mlflow_store.uri),
+        warnings.catch_warnings(action="ignore"),
+        mlflow.start_run(experiment_id=mlflow_store.experiment_id) as run,
+    ):
+        model = LogisticRegression().fit(frame, mlflow_store.predictions)
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="cloudpickle",
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        )
+    return run.info.run_id
