@@ -43,7 +43,8 @@ def test_a_refused_format_answers_why_and_registers_nothing(mlflow_service, pick
     with pytest.raises(MlflowException) as refused:
         mlflow.register_model(f"runs:/{pickled_run}/model", NAME)
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
-    assert "pickle" in refused.value.message
+    assert "sklearn (serialization_format=cloudpickle)" in refused.value.message
+    assert "serialization_format='skops'" in refused.value.message
     assert not ModelVersion.objects.exists()
 
 
