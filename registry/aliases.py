@@ -3,27 +3,16 @@ name a gated stage is a promotion: it needs the approval that stage needs, and m
 
 import re
 
-from django.conf import settings
 from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref
 from core.errors import DomainError
-from registry.models import ModelAlias, ModelVersion, RegisteredModel, Stage
-from registry.stages import PRODUCTION_WORDS, STAGING_WORDS, model_version_stage_change, require_approval
+from registry.models import ModelAlias, ModelVersion, RegisteredModel
+from registry.stages import alias_stage, model_version_stage_change, require_approval
 
 # MLflow's own rule: "latest" and v<number> would read as a version in a models:/ URI.
 _ALIAS = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _RESERVED = re.compile(r"latest|v[0-9]+", re.IGNORECASE)
-
-
-def alias_stage(alias: str) -> str | None:
-    """The stage an alias stands for, by its words (as deployments' environments are read), or None."""
-    if settings.MLFLOW_PRODUCTION_ALIAS and alias == settings.MLFLOW_PRODUCTION_ALIAS:
-        return Stage.PRODUCTION.value
-    words = set(re.split(r"[^a-z0-9]+", alias.lower()))
-    if words & PRODUCTION_WORDS:
-        return Stage.PRODUCTION.value
-    return Stage.STAGING.value if words & STAGING_WORDS else None
 
 
 def _checked(alias: str) -> str:

@@ -1,8 +1,9 @@
-"""Stage changes, rollback and deployment reports: production only with a valid approval; a deployment
-reported without one is recorded as a violation."""
+"""Stage changes, rollback and deployment reports: production only with a valid approval (a version leaving a
+gated stage loses the aliases naming it); a deployment reported without one is recorded as a violation."""
 
 import re
 
+from django.conf import settings
 from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
@@ -26,6 +27,7 @@ def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:
     before = version.stage
     version.stage = stage
     version.save(update_fields=["stage"])
+    _drop_stage_aliases(version, before, actor)
     audit_event_append(
         actor=actor,
         action="model_version.stage_changed",
@@ -39,6 +41,20 @@ def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:
             **extra,
         },
     )
+
+
+def _drop_stage_aliases(version: ModelVersion, left: str, actor: str) -> None:
+    """A version leaving a gated stage loses the aliases that name that stage: `production` never points at
+    an archived version."""
+    for row in version.aliases.all() if left in (Stage.STAGING, Stage.PRODUCTION) else ():
+        if alias_stage(row.alias) == left:
+            row.delete()
+            audit_event_append(
+                actor=actor,
+                action="model.alias_deleted",
+                object_ref=object_ref(version.model),
+                data={"model": version.model.name, "alias": row.alias, "version": version.version, "left": left},
+            )
 
 
 def _promote(model: RegisteredModel, version: ModelVersion, actor: str, approval_id: int) -> None:
@@ -133,6 +149,16 @@ def environment_stage(environment: str) -> str | None:
     if words & STAGING_WORDS:
         return Stage.STAGING.value
     return None if words & UNGATED_WORDS else Stage.PRODUCTION.value
+
+
+def alias_stage(alias: str) -> str | None:
+    """The stage an alias stands for, by its words (as deployments' environments are read), or None."""
+    if settings.MLFLOW_PRODUCTION_ALIAS and alias == settings.MLFLOW_PRODUCTION_ALIAS:
+        return Stage.PRODUCTION.value
+    words = set(re.split(r"[^a-z0-9]+", alias.lower()))
+    if words & PRODUCTION_WORDS:
+        return Stage.PRODUCTION.value
+    return Stage.STAGING.value if words & STAGING_WORDS else None
 
 
 @transaction.atomic

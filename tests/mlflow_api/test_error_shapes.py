@@ -1,6 +1,7 @@
 """MLflow's error shape and codes for what the client sends wrong, without the client in between."""
 
 import pytest
+from django.urls import reverse
 
 from audits.models import AuditEvent
 
@@ -67,3 +68,22 @@ def test_a_native_version_has_its_mlflow_number_and_semantic_name(ci_client, reg
     assert by_number == by_name
     assert by_number["model_version"]["version"] == "1"
     assert by_number["model_version"]["current_stage"] == "None"
+
+
+def test_a_production_alias_leaves_with_the_version(ci_client, approved):
+    alias = {"name": "credit-scoring", "alias": "production", "version": "1"}
+    assert ci_client.post(f"{API}/registered-models/alias", alias, format="json").status_code == 200
+    got = ci_client.get(f"{API}/registered-models/alias", {"name": "credit-scoring", "alias": "production"})
+    assert got.json()["model_version"]["current_stage"] == "Production"
+    url = reverse("v1:stage-change", args=["credit-scoring", "1.0.0"])
+    assert ci_client.post(url, {"stage": "archived"}, format="json").status_code == 200
+    gone = ci_client.get(f"{API}/registered-models/alias", {"name": "credit-scoring", "alias": "production"})
+    assert gone.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    event = AuditEvent.objects.filter(action="model.alias_deleted").get()
+    assert event.object_ref.startswith("registry.registeredmodel:")
+
+
+def test_an_alias_name_mlflow_reserves_is_refused(ci_client, registered):
+    alias = {"name": "credit-scoring", "alias": "latest", "version": "1"}
+    response = ci_client.post(f"{API}/registered-models/alias", alias, format="json")
+    assert (response.status_code, response.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
