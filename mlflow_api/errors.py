@@ -11,6 +11,7 @@ _BY_CODE = {
     "artifact_mismatch": ("PERMISSION_DENIED", 403),
     "archived": ("INVALID_STATE", 400),
     "not_found": ("RESOURCE_DOES_NOT_EXIST", 404),
+    "endpoint_not_found": ("ENDPOINT_NOT_FOUND", 404),
 }
 _BY_STATUS = {
     400: "INVALID_PARAMETER_VALUE",

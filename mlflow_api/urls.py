@@ -1,8 +1,9 @@
 """MLflow's model registry REST API 2.0, under /api/2.0/mlflow/."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from mlflow_api.apis import model_versions, registered_models
+from mlflow_api.apis.base import NotServedApi
 
 models = "registered-models"
 versions = "model-versions"
@@ -27,4 +28,5 @@ urlpatterns = [
     path(f"{versions}/delete-tag", model_versions.ModelVersionTagDeleteApi.as_view()),
     path(f"{versions}/transition-stage", model_versions.TransitionStageApi.as_view()),
     path(f"{versions}/get-download-uri", model_versions.DownloadUriApi.as_view()),
+    re_path(r"", NotServedApi.as_view()),
 ]

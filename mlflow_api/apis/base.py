@@ -4,6 +4,7 @@ service's OpenAPI schema (MLflow's REST API reference describes these endpoints)
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from core.errors import DomainError
@@ -42,3 +43,19 @@ def refuse_unsupported(value, field: str, why: str) -> None:
 
 def never(operation: str, why: str) -> DomainError:
     return DomainError("refused", f"{operation} is refused: {why}", status_code=403)
+
+
+class NotServedApi(MlflowApi):
+    """Any other MLflow path (its tracking API, say): MLflow's ENDPOINT_NOT_FOUND, saying what is served."""
+
+    permission_classes = [AllowAny]
+
+    def handle(self, request, *args, **kwargs):
+        raise DomainError(
+            "endpoint_not_found",
+            f"{request.method} {request.path} is not served: this service serves MLflow's model registry "
+            "(registered-models/*, model-versions/*); runs and experiments stay on the tracking server.",
+            status_code=404,
+        )
+
+    get = post = patch = put = delete = handle

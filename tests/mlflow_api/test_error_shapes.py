@@ -87,3 +87,10 @@ def test_an_alias_name_mlflow_reserves_is_refused(ci_client, registered):
     alias = {"name": "credit-scoring", "alias": "latest", "version": "1"}
     response = ci_client.post(f"{API}/registered-models/alias", alias, format="json")
     assert (response.status_code, response.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_what_is_not_served_says_so_in_mlflows_shape(ci_client):
+    response = ci_client.post(f"{API}/runs/create", {"experiment_id": "0"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    assert "runs and experiments stay on the tracking server" in response.json()["message"]
