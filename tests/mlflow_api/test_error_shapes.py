@@ -94,3 +94,11 @@ def test_what_is_not_served_says_so_in_mlflows_shape(ci_client):
     assert response.status_code == 404
     assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
     assert "runs and experiments stay on the tracking server" in response.json()["message"]
+
+
+def test_a_staging_alias_needs_the_staging_approval(ci_client, registered):
+    alias = {"name": "credit-scoring", "alias": "staging-eu", "version": "1"}
+    response = ci_client.post(f"{API}/registered-models/alias", alias, format="json")
+    assert (response.status_code, response.json()["error_code"]) == (403, "PERMISSION_DENIED")
+    assert "no approval has been requested for staging" in response.json()["message"]
+    assert not AuditEvent.objects.filter(action__startswith="model.alias").exists()
