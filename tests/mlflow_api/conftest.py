@@ -7,6 +7,7 @@ migrations wrote (roles, approval policies) are restored after each flush (seria
 """
 
 import contextlib
+import gc
 from dataclasses import dataclass
 
 import pytest
@@ -37,6 +38,16 @@ def mlflow_pointed_at(*, tracking_uri: str, registry_uri: str, token: str):
             yield mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
         finally:
             mlflow.set_registry_uri(None)
+            _drop_http_sessions()
+
+
+def _drop_http_sessions() -> None:
+    """MLflow's client caches its HTTP sessions, whose kept-alive connections hold server threads open past
+    the test; dropping them closes the connections now, while the server can still end its threads."""
+    from mlflow.utils import request_utils
+
+    request_utils._cached_get_request_session.cache_clear()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
