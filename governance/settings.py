@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "monitoring",
     "reports",
     "approvals",
+    "mlflow_api",
     # The project package: kept as an app for its migrations (roles, and the service-account tables'
     # history) and its health check.
     "governance",
@@ -162,6 +163,11 @@ WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0
 MLFLOW_ALLOWED_TRACKING_URIS = env_list("MLFLOW_ALLOWED_TRACKING_URIS", [])
 # When set, promoting an MLflow-imported version to production sets this alias (and a tag) back in MLflow.
 MLFLOW_PRODUCTION_ALIAS = env_str("MLFLOW_PRODUCTION_ALIAS", "")
+# The MLflow-compatible registry API (/api/2.0/mlflow/): the tracking server its runs:/ and models:/ sources
+# are pulled from (one of MLFLOW_ALLOWED_TRACKING_URIS; empty refuses such versions), and the risk tier of a
+# model created through it without a `risk_tier` tag (the strictest by default: nothing is approved lightly).
+MLFLOW_API_TRACKING_URI = env_str("MLFLOW_API_TRACKING_URI", "")
+MLFLOW_API_DEFAULT_RISK_TIER = env_choice("MLFLOW_API_DEFAULT_RISK_TIER", "high", ("low", "medium", "high"))
 MAX_ARTIFACT_BYTES = env_bytes("MAX_ARTIFACT_BYTES", 500 * 2**20)
 MAX_DATASET_BYTES = env_bytes("MAX_DATASET_BYTES", 1024 * 2**20)
 # Uploads above this size stream to a temporary file instead of memory.

@@ -26,6 +26,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", apis.SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    # MLflow's registry REST API, where MLflow's client looks for it (its registry URI is this service).
+    path("api/2.0/mlflow/", include(("mlflow_api.urls", "mlflow"), namespace="mlflow")),
+    path(
+        "api/2.0/mlflow-artifacts/",
+        include(("mlflow_api.artifact_urls", "mlflow-artifacts"), namespace="mlflow-artifacts"),
+    ),
 ]
 
 # People get pages in the admin's look; paths under /api/ keep the API's JSON error shape.

@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanPromote, CanRegister, HasAnyRole
 from core.serializers import StrictSerializer
-from registry import services, stages
+from registry import metadata, services, stages
+from registry.filters import ModelFilter, ModelVersionFilter
 from registry.models import (
     DATA_CLASSES,
     FRAMEWORKS,
@@ -36,9 +37,21 @@ from registry.serializers import (
 )
 
 
+class MetadataInput(StrictSerializer):
+    """Editable metadata: the description replaces the old one; each tag named is set, or removed with null;
+    tags not named stay as they are."""
+
+    description = serializers.CharField(required=False, allow_blank=True)
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=metadata.TAG_VALUE_MAX, allow_null=True, allow_blank=True),
+        required=False,
+    )
+
+
 class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     queryset = RegisteredModel.objects.all()
     serializer_class = ModelOutput
+    filterset_class = ModelFilter
 
     class InputSerializer(StrictSerializer):
         name = serializers.SlugField(max_length=100)
@@ -86,14 +99,25 @@ class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
 
 class ModelDetailApi(generics.RetrieveAPIView):
-    permission_classes = [HasAnyRole]
     queryset = RegisteredModel.objects.all()
     serializer_class = ModelOutput
     lookup_field = "name"
+    parser_classes = [JSONParser]
+
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "PATCH" else [HasAnyRole()]
+
+    @extend_schema(request=MetadataInput, responses=ModelOutput, summary="Edit a model's description and tags")
+    def patch(self, request, name):
+        payload = MetadataInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        model = metadata.model_metadata_update(model=self.get_object(), user=request.user, **payload.validated_data)
+        return Response(ModelOutput(model).data)
 
 
 class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     serializer_class = ModelVersionOutput
+    filterset_class = ModelVersionFilter
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(StrictSerializer):
@@ -177,11 +201,27 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
 
 
 class ModelVersionDetailApi(APIView):
-    permission_classes = [HasAnyRole]
+    parser_classes = [JSONParser]
+
+    def get_permissions(self):
+        return [CanRegister()] if self.request.method == "PATCH" else [HasAnyRole()]
 
     @extend_schema(responses=ModelVersionOutput, summary="A model version")
     def get(self, request, name, version):
         return Response(ModelVersionOutput(version_get(name, version)).data)
+
+    @extend_schema(
+        request=MetadataInput,
+        responses=ModelVersionOutput,
+        summary="Edit a version's description and tags (never its artifact)",
+    )
+    def patch(self, request, name, version):
+        payload = MetadataInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        edited = metadata.model_version_metadata_update(
+            version=version_get(name, version), user=request.user, **payload.validated_data
+        )
+        return Response(ModelVersionOutput(edited).data)
 
 
 class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):

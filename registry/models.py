@@ -37,6 +37,8 @@ class RegisteredModel(models.Model):
     out_of_scope_uses = models.TextField(blank=True)
     frameworks = models.JSONField(default=list)
     data_classification = models.JSONField(default=list)
+    # Free key/value metadata (MLflow's registered-model tags); edited through registry.metadata, audited.
+    tags = models.JSONField(default=dict)
     rollback_target = models.ForeignKey(
         "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -92,6 +94,23 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name}@{self.version}"
+
+
+class ModelAlias(models.Model):
+    """A name pointing at one version of a model (MLflow's registered-model alias). An alias whose words name
+    a gated stage (registry.aliases.alias_stage) points only at a version approved for that stage."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="aliases")
+    alias = models.CharField(max_length=100)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["alias"]
+        constraints = [models.UniqueConstraint(fields=["model", "alias"], name="modelalias_unique_per_model")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.alias}"
 
 
 class Dataset(models.Model):

@@ -204,6 +204,7 @@ class ModelOutput(serializers.ModelSerializer):
             "out_of_scope_uses",
             "frameworks",
             "data_classification",
+            "tags",
             "production_version",
             "rollback_target",
             "created_at",

@@ -260,7 +260,7 @@ def _create_dataset(*, user, name, kind, model, schema, profile, extra) -> Datas
     return dataset
 
 
-def _mlflow_allowed(tracking_uri: str) -> None:
+def mlflow_store_allowed(tracking_uri: str) -> None:
     if not any(tracking_uri.startswith(prefix) for prefix in settings.MLFLOW_ALLOWED_TRACKING_URIS):
         raise DomainError(
             "forbidden_source",
@@ -288,7 +288,7 @@ def model_version_import(
 
     from mlio.mlflow import MlflowImportError, import_model
 
-    _mlflow_allowed(tracking_uri)
+    mlflow_store_allowed(tracking_uri)
     with tempfile.TemporaryDirectory() as workdir:
         try:
             imported = import_model(tracking_uri=tracking_uri, source=source, workdir=Path(workdir))

@@ -1,8 +1,9 @@
-"""Stage changes, rollback and deployment reports: production only with a valid approval; a deployment
-reported without one is recorded as a violation."""
+"""Stage changes, rollback and deployment reports: production only with a valid approval (a version leaving a
+gated stage loses the aliases naming it); a deployment reported without one is recorded as a violation."""
 
 import re
 
+from django.conf import settings
 from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
@@ -12,7 +13,7 @@ from registry.rollback_rules import traffic_problem
 from registry.selectors import approval_valid
 
 
-def _require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
+def require_approval(version: ModelVersion, stage: str) -> ApprovalRequest:
     sha256 = version.artifact.sha256 if version.artifact_id else ""
     approval = approval_valid(version, stage, sha256)
     if approval.code == "artifact_mismatch":
@@ -27,6 +28,7 @@ def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:
     before = version.stage
     version.stage = stage
     version.save(update_fields=["stage"])
+    _drop_stage_aliases(version, before, actor)
     audit_event_append(
         actor=actor,
         action="model_version.stage_changed",
@@ -40,6 +42,20 @@ def _move(version: ModelVersion, stage: str, actor: str, **extra) -> None:
             **extra,
         },
     )
+
+
+def _drop_stage_aliases(version: ModelVersion, left: str, actor: str) -> None:
+    """A version leaving a gated stage loses the aliases that name that stage: `production` never points at
+    an archived version."""
+    for row in version.aliases.all() if left in (Stage.STAGING, Stage.PRODUCTION) else ():
+        if alias_stage(row.alias) == left:
+            row.delete()
+            audit_event_append(
+                actor=actor,
+                action="model.alias_deleted",
+                object_ref=object_ref(version.model),
+                data={"model": version.model.name, "alias": row.alias, "version": version.version, "left": left},
+            )
 
 
 def _promote(model: RegisteredModel, version: ModelVersion, actor: str, approval_id: int) -> None:
@@ -77,9 +93,9 @@ def model_version_stage_change(*, version: ModelVersion, stage: str, user) -> Mo
         )
     actor = actor_for(user)
     if stage == Stage.PRODUCTION:
-        _promote(model, version, actor, _require_approval(version, stage).pk)
+        _promote(model, version, actor, require_approval(version, stage).pk)
     elif stage == Stage.STAGING:
-        _move(version, stage, actor, approval_request=_require_approval(version, stage).pk)
+        _move(version, stage, actor, approval_request=require_approval(version, stage).pk)
     else:
         _move(version, stage, actor)
     return version
@@ -94,7 +110,7 @@ def model_rollback(*, model: RegisteredModel, user, reason: str) -> ModelVersion
     if target is None:
         raise DomainError("no_rollback_target", f"{model.name} has no previous production version.", status_code=409)
     target = ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=target.pk)
-    approval = _require_approval(target, Stage.PRODUCTION)
+    approval = require_approval(target, Stage.PRODUCTION)
     current = model.versions.filter(stage=Stage.PRODUCTION).select_related("model", "artifact").first()
     actor = actor_for(user)
     # The reason is free text that may name people: it stays beside the chain, erasable.
@@ -134,6 +150,16 @@ def environment_stage(environment: str) -> str | None:
     if words & STAGING_WORDS:
         return Stage.STAGING.value
     return None if words & UNGATED_WORDS else Stage.PRODUCTION.value
+
+
+def alias_stage(alias: str) -> str | None:
+    """The stage an alias stands for, by its words (as deployments' environments are read), or None."""
+    if settings.MLFLOW_PRODUCTION_ALIAS and alias == settings.MLFLOW_PRODUCTION_ALIAS:
+        return Stage.PRODUCTION.value
+    words = set(re.split(r"[^a-z0-9]+", alias.lower()))
+    if words & PRODUCTION_WORDS:
+        return Stage.PRODUCTION.value
+    return Stage.STAGING.value if words & STAGING_WORDS else None
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ downloaded directory and its zip), metadata (lineage and run data) and productio
 """
 
 from .core import ImportedModel, MlflowImportError
-from .importing import import_model
+from .importing import import_model, registration_source
 from .model_dir import ZIP_TIMESTAMP
 from .production import set_production_marker
 from .store import SOURCE_HINT, parse_source
@@ -26,5 +26,6 @@ __all__ = [
     "MlflowImportError",
     "import_model",
     "parse_source",
+    "registration_source",
     "set_production_marker",
 ]

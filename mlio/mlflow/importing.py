@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .core import ImportedModel, MlflowImportError, _Resolved
+from .core import ImportedModel, MlflowImportError, _redact_uri, _Resolved
 from .metadata import _imported_model
 from .model_dir import _download, _read_mlmodel, _zip_model_dir
-from .store import _mlflow_errors, _open_client, parse_source
+from .store import SOURCE_HINT, _mlflow_errors, _open_client, parse_source
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -36,6 +36,27 @@ def import_model(*, tracking_uri: str, source: str, workdir: Path) -> ImportedMo
     return _imported_model(zip_path, mlmodel, resolved, source.strip())
 
 
+def registration_source(*, tracking_uri: str, source: str, run_id: str | None) -> str:
+    """What to import for a version an MLflow client registers: a runs:/ or models:/ source as it is; for a
+    model kept in a run's artifacts, MLflow's client sends the artifact's location, which becomes the runs:/
+    source of that artifact once the tracking server confirms the run keeps it there. Nothing else is read."""
+    try:
+        parse_source(source)
+        return source.strip()
+    except MlflowImportError:
+        if not run_id:
+            raise
+    client = _open_client(tracking_uri)
+    with _mlflow_errors(f"run {run_id}"):
+        run = client.get_run(run_id)
+    root = run.info.artifact_uri.rstrip("/") + "/"
+    if not source.startswith(root):
+        raise MlflowImportError("bad_uri", f"{SOURCE_HINT}; {_redact_uri(source)} is not an artifact of run {run_id}")
+    candidate = f"runs:/{run.info.run_id}/{source.removeprefix(root)}"
+    parse_source(candidate)
+    return candidate
+
+
 # --- resolving a source to a model directory -----------------------------------------------------
 
 
@@ -44,6 +65,8 @@ def _resolve(client: MlflowClient, tracking_uri: str, kind: str, first: str, sec
         return _resolve_version(client, tracking_uri, first, second)
     if kind == "alias":
         return _resolve_alias(client, tracking_uri, first, second)
+    if kind == "logged":
+        return _resolve_logged_model(client, first)
     return _resolve_run_path(client, tracking_uri, first, second)
 
 
@@ -55,6 +78,16 @@ def _resolve_alias(client: MlflowClient, tracking_uri: str, name: str, alias: st
     if alias not in aliases:
         raise MlflowImportError("not_found", f"registered model {name} has no alias {alias!r}")
     return _resolve_version(client, tracking_uri, name, str(aliases[alias]))
+
+
+def _resolve_logged_model(client: MlflowClient, model_id: str) -> _Resolved:
+    with _mlflow_errors(f"logged model {model_id}"):
+        logged = client.get_logged_model(model_id)
+    run = None
+    if logged.source_run_id:
+        with _mlflow_errors(f"run {logged.source_run_id} of logged model {model_id}"):
+            run = client.get_run(logged.source_run_id)
+    return _Resolved(logged.artifact_location, run)
 
 
 def _resolve_version(client: MlflowClient, tracking_uri: str, name: str, version: str) -> _Resolved:

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-SOURCE_HINT = "source: expected models:/<name>/<version> or runs:/<run_id>/<path>"
+SOURCE_HINT = "source: expected models:/<name>/<version>, models:/<logged model id> or runs:/<run_id>/<path>"
 
 _MODEL_VERSION = re.compile(r"models:/(?P<name>[^/@\x00-\x1f]+)/(?P<version>[1-9][0-9]*)")
 _MODEL_ALIAS = re.compile(r"models:/(?P<name>[^/@\x00-\x1f]+)@(?P<alias>[\w-]+)")
+# A model logged by MLflow 3 (what mlflow.register_model("runs:/<id>/<name>") registers): "m-" and a UUID.
+_LOGGED_MODEL = re.compile(r"models:/(?P<model_id>m-[0-9a-f]{32})")
 _RUN_PATH = re.compile(r"runs:/(?P<run_id>[\w-]+)/(?P<path>[^\x00-\x1f]+)")
 
 # Tracking URIs that MLflow treats as store names, not as local paths.
@@ -33,8 +35,11 @@ _NAMED_STORES = {"databricks", "databricks-uc", "uc"}
 
 
 def parse_source(uri: str) -> tuple[str, ...]:
-    """Split a source URI into ("version", name, version), ("alias", name, alias) or ("run", run_id, path)."""
+    """Split a source URI into ("version", name, version), ("alias", name, alias), ("logged", model_id, "")
+    or ("run", run_id, path)."""
     text = uri.strip()
+    if match := _LOGGED_MODEL.fullmatch(text):
+        return ("logged", match["model_id"], "")
     if match := _MODEL_VERSION.fullmatch(text):
         return ("version", match["name"], match["version"])
     if match := _MODEL_ALIAS.fullmatch(text):

@@ -18,7 +18,7 @@ def read_health_reports(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0007_rereview_checklists_and_unexplainable_models"),
+        ("registry", "0008_mlflow_tags_and_aliases"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

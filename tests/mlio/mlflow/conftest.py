@@ -77,6 +77,11 @@ def _process_wide_uri_is_a_decoy(decoy_db) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def mlflow_store(tmp_path_factory) -> Store:
+    return make_store(tmp_path_factory)
+
+
+def make_store(tmp_path_factory) -> Store:
+    """Builds the store (tests/mlflow_api uses one too, for the MLflow client's tracking side)."""
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root}/mlflow.db"
     # MLflow's own deprecation and schema hints about the toy data are noise here.

@@ -156,3 +156,11 @@ def test_the_download_is_cleaned_up_and_only_the_zip_stays(mlflow_store, tmp_pat
     assert [path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file()] == [
         imported.zip_path.relative_to(tmp_path)
     ]
+
+
+def test_a_logged_model_id_imports_the_same_bytes_with_its_run(mlflow_store, by_version, tmp_path):
+    # What mlflow.register_model("runs:/<id>/model") hands a registry: the MLflow 3 logged model's id.
+    imported = _import(mlflow_store, f"models:/{mlflow_store.logged_model_id}", tmp_path / "by-id")
+    assert imported.run_id == mlflow_store.run_id
+    assert imported.params == by_version.params
+    assert _sha256(imported) == _sha256(by_version)

@@ -9,6 +9,7 @@ from mlio.mlflow import SOURCE_HINT, MlflowImportError, import_model, parse_sour
         ("models:/credit-risk/3", ("version", "credit-risk", "3")),
         ("models:/Credit Risk v2/12", ("version", "Credit Risk v2", "12")),
         ("models:/credit-risk@production", ("alias", "credit-risk", "production")),
+        ("models:/m-0123456789abcdef0123456789abcdef", ("logged", "m-0123456789abcdef0123456789abcdef", "")),
         ("runs:/0a1b2c3d4e5f/model", ("run", "0a1b2c3d4e5f", "model")),
         ("runs:/0a1b2c3d4e5f/outputs/model/", ("run", "0a1b2c3d4e5f", "outputs/model")),
         ("  models:/credit-risk/1\n", ("version", "credit-risk", "1")),
@@ -49,7 +50,11 @@ def test_refuses_anything_else_with_one_clear_message(uri):
     with pytest.raises(MlflowImportError) as caught:
         parse_source(uri)
     assert caught.value.code == "bad_uri"
-    assert caught.value.message == SOURCE_HINT == "source: expected models:/<name>/<version> or runs:/<run_id>/<path>"
+    assert (
+        caught.value.message
+        == SOURCE_HINT
+        == ("source: expected models:/<name>/<version>, models:/<logged model id> or runs:/<run_id>/<path>")
+    )
 
 
 def test_a_bad_source_is_refused_before_the_store_is_touched(tmp_path):
