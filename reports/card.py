@@ -63,6 +63,9 @@ def card_build(*, version: ModelVersion, scope: str, as_of: datetime | None = No
         stamps.append(as_of)
     monitoring, monitoring_stamps = monitoring_section(version, as_of)
     stamps += monitoring_stamps
+    if monitoring and monitoring.get("windows"):  # production data has been compared, window by window
+        computed = sections["limitations"]["computed"]
+        sections["limitations"]["computed"] = [caveat for caveat in computed if caveat != NO_DRIFT_CHECK]
     checklist_now = as_of or max(stamps)
     card = {
         "schema": SCHEMA,
@@ -259,10 +262,13 @@ def performance_section(version: ModelVersion, bias: EvidenceJob | None, fairnes
     return {"declared": declared, "measured": measured}
 
 
+NO_DRIFT_CHECK = "No drift check of this version on production data has been recorded."
+
+
 def limitations(version: ModelVersion, fairness, explained, drift) -> dict:
     computed = card_evidence.computed_caveats(fairness, explained, drift)
     if drift is None:
-        computed.append("No drift check of this version on production data has been recorded.")
+        computed.append(NO_DRIFT_CHECK)
     if version.artifact is None:
         computed.append("No artifact is registered: evidence comes from the predictions recorded in the data.")
     return {"declared": version.known_limitations, "computed": computed}

@@ -5,7 +5,7 @@ card as of a moment leaves out the windows checked after it."""
 import pytest
 
 from monitoring.models import ProductionWindow
-from reports.card import card_build
+from reports.card import NO_DRIFT_CHECK, card_build
 from reports.render import card_html
 from tests.monitoring.test_admin import two_windows  # noqa: F401
 from tests.monitoring.test_windows import compas, in_production, model  # noqa: F401
@@ -41,3 +41,13 @@ def test_a_card_without_windows_says_so(in_production):  # noqa: F811
     card = card_build(version=in_production, scope="combined")
     assert card["monitoring"]["windows"] == [] and card["monitoring"]["policy"]["source"] == "current policy"
     assert "No production window of this version has been checked yet." in card_html(card)
+    assert NO_DRIFT_CHECK in card["limitations"]["computed"]
+
+
+def test_monitored_windows_are_not_reported_as_production_data_never_compared(two_windows):  # noqa: F811
+    card = card_build(version=two_windows, scope="combined")
+    assert card["drift"] is None and NO_DRIFT_CHECK not in card["limitations"]["computed"]
+    html = card_html(card)
+    assert "production data has not yet been compared" not in html
+    assert "production windows are compared with the reference data under Production monitoring" in html
+    assert "<li>2026-11-08 to 2026-11-15: alerts: feature_drift" in html
