@@ -26,7 +26,7 @@ class MlflowApi(MlflowErrors, APIView):
         return payload.validated_data
 
 
-class TagInput(serializers.Serializer):
+class TagInput(StrictSerializer):
     key = serializers.CharField(max_length=250)
     value = serializers.CharField(max_length=5000, allow_blank=True)
 

@@ -15,7 +15,8 @@ from audits.models import AuditEvent, PersonalRecord
 from audits.selectors import audit_trail_verify
 from audits.services import audit_event_append, person_erase
 
-BEFORE = [("reports", "0001_attestations_and_reports")]
+# The previous release's reports; the registry as it is now (its later columns, MLflow's tags say, need values).
+BEFORE = [("reports", "0001_attestations_and_reports"), ("registry", "0009_deployment_guardrails")]
 KEPT = "The DPIA covers this version."
 DROPPED = "Reviewed with Jane Roe."
 
