@@ -1,4 +1,4 @@
-"""The registry in the admin: models, versions, data sets and deployments, read-only."""
+"""The registry in the admin: models, versions, aliases, data sets and deployments, read-only."""
 
 from django.contrib import admin
 from django.db.models import Count, Q
@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audits.admin import ReadOnlyAdmin
-from registry.models import Dataset, Deployment, ModelVersion
+from core.permissions import reads_everything
+from registry.models import Dataset, Deployment, ModelAlias, ModelVersion
 from registry.models import RegisteredModel as Model
 
 
@@ -83,6 +84,27 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 def _response(deployment) -> str:
     acted = deployment.health_reports.exclude(response="").first()
     return acted.get_response_display() if acted else "no rollback response"
+
+
+@admin.register(ModelAlias)
+class ModelAliasAdmin(ReadOnlyAdmin):
+    """The names MLflow clients resolve (`models:/<name>@<alias>`), for those who read everything; set and
+    deleted through the MLflow API, each change an audit event."""
+
+    list_display = ["model", "alias", "version", "stage", "updated_at"]
+    list_filter = ["version__stage"]
+    search_fields = ["model__name", "alias"]
+    list_select_related = ["model", "version__model"]
+
+    def has_module_permission(self, request) -> bool:
+        return reads_everything(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return reads_everything(request.user)
+
+    @admin.display(description="stage of the version", ordering="version__stage")
+    def stage(self, obj) -> str:
+        return obj.version.stage
 
 
 @admin.register(Dataset)
