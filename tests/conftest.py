@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.operations import DatabaseOperations as PgOperations
 from django.test import override_settings
 from kombu import Connection
@@ -152,6 +153,14 @@ def _jobs_in_process_unless_worker(request):
     celery_app.conf.task_always_eager = eager or settings.CELERY_BROKER_URL is None
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def live_server_connections_closed(monkeypatch):
+    """Clients of the live server (MLflow's, Chromium) keep their HTTP connections alive, and with them the
+    server threads answering them: those threads close their database connection after each request, so none
+    outlives the test and keeps the test database from being dropped at the end."""
+    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 0)
 
 
 def _wait_for_worker(nodename: str, process: subprocess.Popen, broker: str, deadline: float) -> None:

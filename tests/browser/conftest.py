@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.services import require
@@ -66,7 +67,14 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture
-def page(request, transactional_db, django_db_serialized_rollback, live_server, chromium_path, monkeypatch) -> Page:
+def page(
+    request,
+    transactional_db,
+    django_db_serialized_rollback,
+    live_server,
+    chromium_path,
+    monkeypatch,
+) -> Page:
     """A fresh browser tab whose relative addresses go to the live server.
 
     The server answers from other threads, so the test's rows are committed (transactional_db); the rows the
@@ -91,6 +99,11 @@ def page(request, transactional_db, django_db_serialized_rollback, live_server, 
                 tab.screenshot(path=_screenshot_dir() / _file_name(request.node.nodeid, "failure"), full_page=True)
             context.close()
             browser.close()
+            # Queries the test made between Playwright's calls ran in the context of Playwright's loop, where
+            # Django opens a connection of their own: closed here, or it outlives the test and keeps the test
+            # database from being dropped at the end of the run.
+            for connection in connections.all(initialized_only=True):
+                connection.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import gc
 from dataclasses import dataclass
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts.models import PersonalToken
 from accounts.services import personal_token_issue
@@ -57,15 +56,18 @@ def mlflow_store(tmp_path_factory) -> Store:
 
 @pytest.fixture
 def mlflow_service(
-    transactional_db, django_db_serialized_rollback, live_server, settings, monkeypatch, mlflow_store, ci_account
+    transactional_db,
+    django_db_serialized_rollback,
+    live_server,
+    live_server_connections_closed,
+    settings,
+    mlflow_store,
+    ci_account,
 ):
     """MLflow's process-wide URIs point at the store (tracking) and the service (registry), as a CI job sets
     them; the service pulls runs:/ and models:/ sources from the same store."""
     settings.MLFLOW_ALLOWED_TRACKING_URIS = [mlflow_store.uri]
     settings.MLFLOW_API_TRACKING_URI = mlflow_store.uri
-    # MLflow's client keeps its HTTP connections open, and with them the server threads answering them:
-    # those threads close their database connection after each request, so none outlives the test.
-    monkeypatch.setitem(connections.settings[DEFAULT_DB_ALIAS], "CONN_MAX_AGE", 0)
     with mlflow_pointed_at(tracking_uri=mlflow_store.uri, registry_uri=live_server.url, token=ci_account.token) as c:
         yield Service(live_server.url, mlflow_store, c)
 
