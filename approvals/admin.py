@@ -87,7 +87,7 @@ def _waivers_shown(version) -> list[dict]:
     return [
         {
             "waiver": waiver,
-            "state": "revoked" if waiver.revoked_at else ("active" if waiver.expires_at > now else "expired"),
+            "state": waiver.state(now),
             "url": _admin_url(EvidenceWaiver, "change", waiver.pk),
         }
         for waiver in version.waivers.select_related("granted_by").order_by("-created_at")
@@ -344,9 +344,7 @@ class EvidenceWaiverAdmin(ReadOnlyAdmin):
 
     @admin.display(description="state")
     def state(self, obj) -> str:
-        if obj.revoked_at:
-            return "revoked"
-        return "active" if obj.expires_at > timezone.now() else "expired"
+        return obj.state()
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

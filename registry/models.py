@@ -8,6 +8,7 @@ can express.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class RiskTier(models.TextChoices):
@@ -384,6 +385,12 @@ class EvidenceWaiver(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requirement} waived for {self.version}"
+
+    def state(self, now=None) -> str:
+        """revoked, expired or active (the one reading the admin's list and the review page share)."""
+        if self.revoked_at:
+            return "revoked"
+        return "active" if self.expires_at > (now or timezone.now()) else "expired"
 
 
 class WebhookSubscription(models.Model):
