@@ -116,7 +116,8 @@ def _drift(job: EvidenceJob) -> tuple[dict, str]:
     return report, report["verdict"]
 
 
-def _as_positive(values, positive_label) -> np.ndarray:
+def as_positive(values, positive_label) -> np.ndarray:
+    """1 where a prediction is the positive label (compared as text, as predictors return it), 0 elsewhere."""
     return (pd.Series(values).astype(str).to_numpy() == str(positive_label)).astype(int)
 
 
@@ -137,7 +138,7 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
             y_true=binary_labels(frame[schema["target"]], schema["positive_label"])
             if binary
             else frame[schema["target"]].to_numpy(),
-            y_pred=_as_positive(predictions, schema["positive_label"]) if binary else predictions,
+            y_pred=as_positive(predictions, schema["positive_label"]) if binary else predictions,
             sensitive=frame[schema["sensitive_features"]],
             task=schema["task"],
             positive_label=1,

@@ -11,7 +11,7 @@ from django.db import OperationalError
 
 from core import evidence_store
 from core.blobs import blob_path
-from evidence.runner import JobInputError, dataset_frame, positive_scores
+from evidence.runner import JobInputError, as_positive, dataset_frame, positive_scores
 from mlio.artifacts import ArtifactRejected, sha256_file
 from mlio.datasets import binary_labels, load_frame
 from mlio.predictors import FeatureMismatch, load_predictor
@@ -68,7 +68,7 @@ def _window_rows(window: ProductionWindow) -> Window:
 
 def _outputs(values: pd.Series, schema: dict) -> np.ndarray:
     if schema["task"] == "binary_classification":
-        return (values.astype(str).to_numpy() == str(schema["positive_label"])).astype(np.int64)
+        return as_positive(values, schema["positive_label"])
     return values.to_numpy(dtype=np.float64)
 
 
