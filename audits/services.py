@@ -48,6 +48,16 @@ def after_append(hook) -> None:
         _AFTER_APPEND.append(hook)
 
 
+_AFTER_CHECKPOINT = []
+
+
+def after_checkpoint(hook) -> None:
+    """Registers a function of each new checkpoint, run inside its transaction (webhooks publish it, so
+    copies of what was signed exist outside the service)."""
+    if hook not in _AFTER_CHECKPOINT:
+        _AFTER_CHECKPOINT.append(hook)
+
+
 def _lock_chain() -> None:
     # Serialise appends for the rest of the transaction. SQLite needs nothing here: its
     # connections open transactions with BEGIN IMMEDIATE (settings), one writer at a time.
@@ -161,7 +171,7 @@ def checkpoint_create():
         return existing
     key, now = signing_key(), timezone.now()
     body = checkpoint_body(size=result.size, head=result.head, ts=now)
-    return Checkpoint.objects.create(
+    checkpoint = Checkpoint.objects.create(
         size=result.size,
         head=result.head,
         ts=now,
@@ -169,3 +179,6 @@ def checkpoint_create():
         signature=sign_checkpoint(key, body),
         key_fingerprint=fingerprint(key),
     )
+    for hook in _AFTER_CHECKPOINT:
+        hook(checkpoint)
+    return checkpoint

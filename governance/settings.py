@@ -37,6 +37,31 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _networks(cidrs: list[str]) -> list[str]:
+    from core.outbound import networks
+
+    try:
+        return [str(network) for network in networks(cidrs)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"Setting OUTBOUND_ALLOWED_NETWORKS: expected CIDRs such as 10.1.0.0/16, {exc}"
+        ) from exc
+
+
+def _fernet_key(key: str) -> str:
+    from core.secret_box import secret_box
+
+    try:
+        secret_box(key, "") if key else None
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            "Setting FIELD_ENCRYPTION_KEY: expected a Fernet key (32 bytes, url-safe base64)"
+        ) from exc
+    return key
+
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -158,9 +183,20 @@ ARTIFACT_PROBE_SAMPLE_ROWS = env_int("ARTIFACT_PROBE_SAMPLE_ROWS", 200, minimum=
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=0)
-# Tracking URIs (prefixes) that MLflow imports may read from; empty disables imports. Opening a
-# tracking URI reads files or calls servers, so callers may only name the stores listed here.
+# Networks (CIDRs) that outbound requests (webhooks, MLflow tracking servers) may reach although they are
+# loopback, private, link-local or otherwise not public; empty: only public addresses (docs/security.md).
+OUTBOUND_ALLOWED_NETWORKS = _networks(env_list("OUTBOUND_ALLOWED_NETWORKS", []))
+# The Fernet key that encrypts stored secrets (a webhook's secret header); empty: derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEY = _fernet_key(env_str("FIELD_ENCRYPTION_KEY", ""))
+# Tracking URIs that MLflow imports may read from; empty disables imports. Opening a tracking URI reads files
+# or calls servers, so callers may only name the stores listed here, compared as scheme, host, port and a path
+# prefix ending on a "/"; a local store's folder also holds the artifacts its runs may be read from.
 MLFLOW_ALLOWED_TRACKING_URIS = env_list("MLFLOW_ALLOWED_TRACKING_URIS", [])
+# MLflow's HTTP calls during an import: seconds per connect/read, retries and their backoff factor, so an
+# unreachable server answers 504 within seconds rather than holding a web worker.
+MLFLOW_HTTP_TIMEOUT = env_int("MLFLOW_HTTP_TIMEOUT", 5, minimum=1)
+MLFLOW_HTTP_MAX_RETRIES = env_int("MLFLOW_HTTP_MAX_RETRIES", 1, minimum=0)
+MLFLOW_HTTP_BACKOFF_FACTOR = env_float("MLFLOW_HTTP_BACKOFF_FACTOR", 0.5)
 # When set, promoting an MLflow-imported version to production sets this alias (and a tag) back in MLflow.
 MLFLOW_PRODUCTION_ALIAS = env_str("MLFLOW_PRODUCTION_ALIAS", "")
 # The MLflow-compatible registry API (/api/2.0/mlflow/): the tracking server its runs:/ and models:/ sources

@@ -6,7 +6,8 @@ class RegistryConfig(AppConfig):
     verbose_name = "Model registry"
 
     def ready(self) -> None:
-        from audits.services import after_append
-        from registry.webhooks import fan_out
+        from audits.services import after_append, after_checkpoint
+        from registry.webhooks import checkpoint_publish, fan_out
 
         after_append(fan_out)
+        after_checkpoint(checkpoint_publish)

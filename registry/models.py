@@ -398,6 +398,10 @@ class WebhookSubscription(models.Model):
     # Exact actions ("approval.approved") or families ("approval.*"); "*" for every event.
     event_types = models.JSONField()
     secret = models.CharField(max_length=100)  # needed in clear to sign; shown once at creation
+    # A header sent with every delivery (an API key the receiver expects): its value is encrypted at rest
+    # (core.secret_box), shown masked and never written into an event.
+    secret_header_name = models.CharField(max_length=100, blank=True)
+    secret_header_value = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -417,9 +421,10 @@ class WebhookDelivery(models.Model):
         SENDING = "sending"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        CANCELLED = "cancelled"  # its subscription was deactivated before it was sent
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
-    event_seq = models.BigIntegerField()
+    event_seq = models.BigIntegerField()  # for a checkpoint.created delivery: the checkpoint's size
     action = models.CharField(max_length=100)
     payload = models.JSONField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
@@ -429,7 +434,9 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["subscription", "event_seq"], name="webhook_once_per_event")]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "action", "event_seq"], name="webhook_once_per_event")
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} #{self.event_seq} -> {self.subscription_id} ({self.status})"

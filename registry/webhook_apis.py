@@ -1,22 +1,37 @@
-import secrets
-
-from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audits.services import actor_for, audit_event_append, object_ref
 from core.permissions import IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
 from registry.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from registry.webhook_services import MASK, webhook_subscription_create, webhook_subscription_deactivate
+
+
+class SecretHeaderOutput(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField(help_text="Always masked: the value is stored encrypted and never shown.")
 
 
 class WebhookOutput(serializers.ModelSerializer):
+    secret_header = serializers.SerializerMethodField()
+
     class Meta:
         model = WebhookSubscription
-        fields = ["id", "url", "event_types", "active", "created_at"]
+        fields = ["id", "url", "event_types", "secret_header", "active", "created_at"]
+
+    @extend_schema_field(SecretHeaderOutput(allow_null=True))
+    def get_secret_header(self, subscription) -> dict | None:
+        if not subscription.secret_header_name:
+            return None
+        return {"name": subscription.secret_header_name, "value": MASK}
+
+
+class SecretHeaderInput(StrictSerializer):
+    name = serializers.CharField(max_length=100, help_text="e.g. X-Api-Key")
+    value = serializers.CharField(max_length=1000, trim_whitespace=False)
 
 
 class WebhookListCreateApi(generics.ListAPIView):
@@ -29,7 +44,12 @@ class WebhookListCreateApi(generics.ListAPIView):
         event_types = serializers.ListField(
             child=serializers.RegexField(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$"),
             min_length=1,
-            help_text='e.g. ["approval.*", "model_version.stage_changed"]',
+            help_text='e.g. ["approval.*", "model_version.stage_changed", "checkpoint.created"]',
+        )
+        secret_header = SecretHeaderInput(
+            required=False,
+            help_text="A header sent with every delivery (e.g. an API key); stored encrypted, shown masked. "
+            "Credentials in the URL are refused: put them here.",
         )
 
     class CreatedSerializer(WebhookOutput):
@@ -42,16 +62,7 @@ class WebhookListCreateApi(generics.ListAPIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        with transaction.atomic():
-            subscription = WebhookSubscription.objects.create(
-                created_by=request.user, secret=secrets.token_urlsafe(32), **payload.validated_data
-            )
-            audit_event_append(
-                actor=actor_for(request.user),
-                action="webhook.subscribed",
-                object_ref=object_ref(subscription),
-                data={"url": subscription.url, "event_types": subscription.event_types},
-            )
+        subscription = webhook_subscription_create(user=request.user, **payload.validated_data)
         return Response(self.CreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 
@@ -61,17 +72,9 @@ class WebhookDeactivateApi(APIView):
     @extend_schema(request=None, responses=WebhookOutput, summary="Stop a subscription")
     def post(self, request, pk):
         refuse_input(request.data)
-        with transaction.atomic():
-            subscription = get_object_or_404(WebhookSubscription.objects.select_for_update(), pk=pk)
-            if subscription.active:
-                subscription.active = False
-                subscription.save(update_fields=["active"])
-                audit_event_append(
-                    actor=actor_for(request.user),
-                    action="webhook.deactivated",
-                    object_ref=object_ref(subscription),
-                    data={"url": subscription.url},
-                )
+        subscription = webhook_subscription_deactivate(
+            user=request.user, subscription=get_object_or_404(WebhookSubscription, pk=pk)
+        )
         return Response(WebhookOutput(subscription).data)
 
 

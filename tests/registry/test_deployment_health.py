@@ -108,10 +108,11 @@ def test_healthy_windows_are_stored_audited_and_listed(approved, ci_client, clie
 
 
 def test_a_breach_is_recommended_for_rollback_once_and_reaches_a_webhook(
-    approved, ci_client, client_as, admin_user, django_capture_on_commit_callbacks
+    approved, ci_client, client_as, admin_user, django_capture_on_commit_callbacks, settings
 ):
     _promote(ci_client, "1.0.0")
     deployment = _deploy(ci_client)
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver listens on loopback
     server = Receiver()
     try:
         _subscribe(client_as(admin_user), server.url, ["deployment.rollback_recommended"])

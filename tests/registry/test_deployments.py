@@ -124,8 +124,9 @@ def test_a_development_environment_needs_no_approval(registered, ci_client):
 
 
 def test_the_violation_reaches_a_webhook_subscriber(
-    registered, ci_client, client_as, admin_user, django_capture_on_commit_callbacks
+    registered, ci_client, client_as, admin_user, django_capture_on_commit_callbacks, settings
 ):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver listens on loopback
     server = Receiver()
     try:
         _subscribe(client_as(admin_user), server.url, ["deployment.unapproved"])

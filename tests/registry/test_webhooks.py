@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 class Receiver:
-    """A real server that fails the first `failures` requests, then answers 204."""
+    """A real server that fails the first `failures` requests, then answers 204 (or a 302 to `redirect`)."""
 
-    def __init__(self, failures: int = 0):
+    def __init__(self, failures: int = 0, redirect: str | None = None):
         self.failures, self.received = failures, []
         receiver = self
 
@@ -28,7 +28,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
                 failing = len(receiver.received) <= receiver.failures
-                self.send_response(503 if failing else 204)
+                self.send_response(503 if failing else 302 if redirect else 204)
+                if redirect:
+                    self.send_header("Location", redirect)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -44,11 +46,12 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receivers listen on loopback
     made = []
 
-    def make(failures=0):
-        made.append(Receiver(failures))
+    def make(failures=0, redirect=None):
+        made.append(Receiver(failures, redirect))
         return made[-1]
 
     yield make
@@ -109,7 +112,10 @@ def test_failures_are_retried_and_every_attempt_is_logged(
     assert [a["status_code"] for a in drift["attempt_log"]] == [503, 503, 204]
 
 
-def test_a_dead_endpoint_fails_after_the_last_attempt(client_as, admin_user, django_capture_on_commit_callbacks):
+def test_a_dead_endpoint_fails_after_the_last_attempt(
+    client_as, admin_user, settings, django_capture_on_commit_callbacks
+):
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     _subscribe(client_as(admin_user), "http://127.0.0.1:1/closed", ["drift.*"])
     with django_capture_on_commit_callbacks(execute=True):
         audit_event_append(actor="system", action="drift.alert")
