@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from core.errors import DomainError
 from registry import aliases, metadata, services
+from registry.mlflow_sources import mlflow_calls, mlflow_store_allowed
 from registry.models import ModelVersion, RegisteredModel, RiskTier, Stage
 from registry.stages import model_version_stage_change
 
@@ -41,23 +42,16 @@ def mlflow_model_version_create(
 ) -> ModelVersion:
     """A new version pulled from the tracking server MLFLOW_API_TRACKING_URI names, through the registry's
     import (content-addressed, validated, probed in the sandbox); a refused artifact is refused here too."""
-    from mlio.mlflow import MlflowImportError, registration_source
+    from mlio.mlflow import registration_source
 
     metadata.tags_check(tags)  # before anything is pulled: a bad tag leaves no version behind
     tracking_uri = settings.MLFLOW_API_TRACKING_URI
     if not tracking_uri:
         message = "this service pulls models from no MLflow tracking server (MLFLOW_API_TRACKING_URI is not set)."
         raise DomainError("mlflow_unconfigured", f"source: {message}", fields={"source": [message]})
-    services.mlflow_store_allowed(tracking_uri)
-    try:
+    mlflow_store_allowed(tracking_uri)
+    with mlflow_calls():
         source = registration_source(tracking_uri=tracking_uri, source=source, run_id=run_id or None)
-    except MlflowImportError as exc:
-        raise DomainError(
-            f"mlflow_{exc.code}",
-            f"source: {exc.message}",
-            fields={"source": [exc.message]},
-            status_code=404 if exc.code == "not_found" else 400,
-        ) from exc
     version, _ = services.model_version_import(
         user=user, model=model, version=_next_version(model), tracking_uri=tracking_uri, source=source
     )

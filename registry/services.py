@@ -14,6 +14,7 @@ from core.errors import DomainError
 from mlio.acceptance import validate_artifact
 from mlio.artifacts import ArtifactRejected
 from mlio.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
+from registry.mlflow_sources import mlflow_artifact_allowed, mlflow_calls, mlflow_http_limits, mlflow_store_allowed
 from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -260,16 +261,6 @@ def _create_dataset(*, user, name, kind, model, schema, profile, extra) -> Datas
     return dataset
 
 
-def mlflow_store_allowed(tracking_uri: str) -> None:
-    if not any(tracking_uri.startswith(prefix) for prefix in settings.MLFLOW_ALLOWED_TRACKING_URIS):
-        raise DomainError(
-            "forbidden_source",
-            "tracking_uri: not among MLFLOW_ALLOWED_TRACKING_URIS on this service.",
-            fields={"tracking_uri": ["Not an allowed MLflow store."]},
-            status_code=403,
-        )
-
-
 def _mlflow_metadata(imported, tracking_uri: str, source: str) -> dict:
     # MLflow accepts NaN and infinite metrics; JSON and the audit trail do not, so they are named, not kept.
     finite = {k: v for k, v in imported.metrics.items() if math.isfinite(v)}
@@ -286,17 +277,17 @@ def model_version_import(
     """A new version from an MLflow model, with its run's params, metrics, tags and lineage."""
     from django.core.files import File
 
-    from mlio.mlflow import MlflowImportError, import_model
+    from mlio.mlflow import import_model
 
     mlflow_store_allowed(tracking_uri)
     with tempfile.TemporaryDirectory() as workdir:
-        try:
-            imported = import_model(tracking_uri=tracking_uri, source=source, workdir=Path(workdir))
-        except MlflowImportError as exc:
-            status = 404 if exc.code == "not_found" else 400
-            raise DomainError(
-                f"mlflow_{exc.code}", f"source: {exc.message}", fields={"source": [exc.message]}, status_code=status
-            ) from exc
+        with mlflow_calls():
+            imported = import_model(
+                tracking_uri=tracking_uri,
+                source=source,
+                workdir=Path(workdir),
+                artifact_check=mlflow_artifact_allowed(tracking_uri),
+            )
         metadata = _mlflow_metadata(imported, tracking_uri, source)
         with open(imported.zip_path, "rb") as handle:
             return model_version_register(
@@ -331,12 +322,14 @@ def model_version_mlflow_mark(*, version_pk: int) -> bool:
     if not _mlflow_marker_due(version):
         return False
     lineage = version.lineage
-    set_production_marker(
-        tracking_uri=lineage["mlflow_tracking_uri"],
-        model_name=lineage["mlflow_model_name"],
-        version=lineage["mlflow_model_version"],
-        alias=settings.MLFLOW_PRODUCTION_ALIAS,
-    )
+    mlflow_store_allowed(lineage["mlflow_tracking_uri"])  # the allow-list may have changed since the import
+    with mlflow_http_limits():  # an MlflowImportError goes to the task, which retries an unreachable server
+        set_production_marker(
+            tracking_uri=lineage["mlflow_tracking_uri"],
+            model_name=lineage["mlflow_model_name"],
+            version=lineage["mlflow_model_version"],
+            alias=settings.MLFLOW_PRODUCTION_ALIAS,
+        )
     with transaction.atomic():
         audit_event_append(
             actor="system",

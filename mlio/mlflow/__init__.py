@@ -9,7 +9,8 @@ Nothing here deserializes a model: the model directory is downloaded and zipped 
 its flavors are data-only is decided by the caller from ``ImportedModel.flavor_config``.
 
 The package is split by concern: core (the error, ImportedModel, helpers), store (source URIs,
-opening a client, MLflow's errors), importing (resolving and importing a model), model_dir (the
+opening a client, MLflow's errors, HTTP limits), allowed (which stores and artifact locations the
+operator allows, compared as parsed parts), importing (resolving and importing a model), model_dir (the
 downloaded directory and its zip), metadata (lineage and run data) and production (the marker).
 """
 
@@ -17,13 +18,14 @@ from .core import ImportedModel, MlflowImportError
 from .importing import import_model, registration_source
 from .model_dir import ZIP_TIMESTAMP
 from .production import set_production_marker
-from .store import SOURCE_HINT, parse_source
+from .store import SOURCE_HINT, http_limits, parse_source
 
 __all__ = [
     "SOURCE_HINT",
     "ZIP_TIMESTAMP",
     "ImportedModel",
     "MlflowImportError",
+    "http_limits",
     "import_model",
     "parse_source",
     "registration_source",

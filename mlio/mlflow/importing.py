@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .core import ImportedModel, MlflowImportError, _redact_uri, _Resolved
 from .metadata import _imported_model
 from .model_dir import _download, _read_mlmodel, _zip_model_dir
-from .store import SOURCE_HINT, _mlflow_errors, _open_client, parse_source
+from .store import _ARTIFACT_CHECK, SOURCE_HINT, _artifact_allowed, _mlflow_errors, _open_client, parse_source
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -19,8 +19,22 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
 
-def import_model(*, tracking_uri: str, source: str, workdir: Path) -> ImportedModel:
-    """Download the model behind ``source`` into ``workdir`` as a deterministic ZIP, with its run's metadata."""
+def import_model(
+    *, tracking_uri: str, source: str, workdir: Path, artifact_check: Callable[[str], None] | None = None
+) -> ImportedModel:
+    """Download the model behind ``source`` into ``workdir`` as a deterministic ZIP, with its run's metadata.
+
+    ``artifact_check`` sees every artifact URI before anything is listed or read there, and refuses one by
+    raising MlflowImportError: a store names its runs' artifact locations, so the caller decides where
+    an import may read, not the store."""
+    token = _ARTIFACT_CHECK.set(artifact_check)
+    try:
+        return _import_model(tracking_uri, source, workdir)
+    finally:
+        _ARTIFACT_CHECK.reset(token)
+
+
+def _import_model(tracking_uri: str, source: str, workdir: Path) -> ImportedModel:
     kind, first, second = parse_source(source)
     client = _open_client(tracking_uri)
     resolved = _resolve(client, tracking_uri, kind, first, second)
@@ -160,6 +174,7 @@ def _logged_models_of(client: MlflowClient, run: Run) -> Iterator[LoggedModel]:
 def _has_mlmodel(artifact_uri: str, tracking_uri: str, subject: str) -> bool:
     from mlflow.artifacts import list_artifacts
 
+    _artifact_allowed(artifact_uri)
     with _mlflow_errors(subject):
         entries = list_artifacts(artifact_uri=artifact_uri, tracking_uri=tracking_uri)
     return any(not entry.is_dir and entry.path.rsplit("/", 1)[-1] == "MLmodel" for entry in entries)

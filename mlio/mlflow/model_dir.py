@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from .core import MlflowImportError, _first_line, _redact_uri
-from .store import _mlflow_errors
+from .store import _artifact_allowed, _mlflow_errors
 
 # The earliest timestamp a ZIP can hold; a fixed one keeps the archive's bytes (and hash) stable.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -20,6 +20,7 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 def _download(artifact_uri: str, tracking_uri: str, destination: Path) -> Path:
     from mlflow.artifacts import download_artifacts
 
+    _artifact_allowed(artifact_uri)
     _refuse_local_symlinks(artifact_uri)
     with _mlflow_errors(f"model artifacts at {_redact_uri(artifact_uri)}"):
         local = Path(

@@ -6,8 +6,10 @@ Django-free; MLflow is imported lazily.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -26,6 +28,10 @@ _MODEL_ALIAS = re.compile(r"models:/(?P<name>[^/@\x00-\x1f]+)@(?P<alias>[\w-]+)"
 # A model logged by MLflow 3 (what mlflow.register_model("runs:/<id>/<name>") registers): "m-" and a UUID.
 _LOGGED_MODEL = re.compile(r"models:/(?P<model_id>m-[0-9a-f]{32})")
 _RUN_PATH = re.compile(r"runs:/(?P<run_id>[\w-]+)/(?P<path>[^\x00-\x1f]+)")
+
+# What the caller allows an import to read (a function raising MlflowImportError), for the artifact URIs that
+# resolution finds deep inside (a run's, a logged model's, a version's download URI): set by import_model.
+_ARTIFACT_CHECK: ContextVar[Callable[[str], None] | None] = ContextVar("mlflow_artifact_check", default=None)
 
 # Tracking URIs that MLflow treats as store names, not as local paths.
 _NAMED_STORES = {"databricks", "databricks-uc", "uc"}
@@ -57,6 +63,38 @@ def _is_safe_relative_path(path: str) -> bool:
 
 
 # --- talking to MLflow ---------------------------------------------------------------------------
+
+
+def _artifact_allowed(artifact_uri: str) -> None:
+    check = _ARTIFACT_CHECK.get()
+    if check is not None:
+        check(artifact_uri)
+
+
+_HTTP_VARIABLES = (
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
+)
+
+
+@contextlib.contextmanager
+def http_limits(*, timeout: int, max_retries: int, backoff_factor: float) -> Iterator[None]:
+    """MLflow's HTTP calls inside the block give up after ``timeout`` seconds per connect or read and
+    ``max_retries`` retries (MLflow's defaults, 120 s and 7 retries, hold a web worker for minutes).
+    MLflow reads these from the environment at each request and takes no argument for them."""
+    values = (str(timeout), str(max_retries), str(backoff_factor), "0")
+    saved = {name: os.environ.get(name) for name in _HTTP_VARIABLES}
+    os.environ.update(zip(_HTTP_VARIABLES, values, strict=True))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _open_client(tracking_uri: str) -> MlflowClient:
