@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import resource
 import signal
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ANSWER_LIMIT_BYTES = 16 * 2**20
 _STDERR_TAIL_BYTES = 2000
@@ -259,11 +261,13 @@ class Evaluation:
         breach = _breach(ended, limits, self._output_bytes())
         if breach:
             raise LimitExceeded(breach, breach_message(breach, limits, rows=rows, source=source))
-        if ended.answer is None:
-            raise EvaluationFailed(_no_answer(ended), unexpected=True)
-        if not ended.answer.get("ok"):
-            unexpected = bool(ended.answer.get("unexpected"))
-            raise EvaluationFailed(str(ended.answer.get("message", "")), unexpected=unexpected)
+        if ended.answer is None or not ended.answer.get("ok"):
+            answer = ended.answer or {}
+            unexpected = ended.answer is None or bool(answer.get("unexpected"))
+            if unexpected:  # not a refusal of the inputs: what the child said last helps whoever looks into it
+                log.warning("%s ended without a result (status %s): %s", module, ended.returncode, ended.stderr)
+            message = str(answer["message"]) if "message" in answer else _no_answer(ended)
+            raise EvaluationFailed(message, unexpected=unexpected)
         return ended.answer
 
     def _output_bytes(self) -> int:
