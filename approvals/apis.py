@@ -12,6 +12,7 @@ from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
+from mlio.confinement import LIMIT_RANGES
 from registry.models import ROLLBACK_ON_BREACH, UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
 from registry.selectors import GATED_STAGES, version_get
 from registry.serializers import PolicyOutput
@@ -149,6 +150,11 @@ class PolicyListApi(generics.ListAPIView):
     pagination_class = None
 
 
+def _limit_field(name: str, help_text: str) -> serializers.IntegerField:
+    low, high = LIMIT_RANGES[name]
+    return serializers.IntegerField(min_value=low, max_value=high, required=False, help_text=help_text)
+
+
 class PolicyUpdateApi(APIView):
     permission_classes = [IsSuperuser]
 
@@ -170,6 +176,10 @@ class PolicyUpdateApi(APIView):
             required=False,
             help_text="when a production deployment breaches its rollback threshold: recommend, or roll back",
         )
+        evaluation_cpu_seconds = _limit_field("cpu_seconds", "CPU seconds one evaluation of a model may use")
+        evaluation_memory_mb = _limit_field("memory_mb", "MiB of memory (address space) one evaluation may use")
+        evaluation_wall_seconds = _limit_field("wall_seconds", "seconds one evaluation may run, by the clock")
+        evaluation_output_mb = _limit_field("output_mb", "MiB of results one evaluation may write")
 
     @extend_schema(request=InputSerializer, responses=PolicyOutput, summary="Change a risk tier's policy (audited)")
     def patch(self, request, tier):

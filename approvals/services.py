@@ -12,7 +12,7 @@ from core import roles
 from core.errors import DomainError
 from registry import models as registry_models
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
-from registry.policies import POLICY_FIELDS, policy_snapshot
+from registry.policies import POLICY_FIELDS, evaluation_limits_check, policy_snapshot
 
 Status = ApprovalRequest.Status
 
@@ -302,6 +302,7 @@ def approval_policy_update(*, policy: ApprovalPolicy, user, changes: dict) -> Ap
             fields={"officer_approvals_required": ["Exceeds approvals_required."]},
         )
     _check_policy_ranges(policy)
+    evaluation_limits_check(policy)
     policy.save()
     audit_event_append(
         actor=actor_for(user),

@@ -1,9 +1,9 @@
-"""Runs one evidence job in a worker: loads the registered artifact and data (checking both
-digests), computes with the pure modules, and records the result or a clear failure."""
+"""Runs one evidence job in a worker: loads the data (checking its digest), has the registered model
+evaluated in a confined child (mlio.confinement: the child loads the artifact, checking its digest, under
+the CPU, memory, wall-clock and output limits of the version's risk tier), computes with the pure modules,
+and records the result or a clear failure. A limit breach fails the job at once, for good."""
 
-import dataclasses
 import io
-import json
 import logging
 
 import numpy as np
@@ -26,8 +26,11 @@ from evidence.services import (
     evidence_job_progress,
 )
 from mlio.artifacts import ArtifactRejected, sha256_file
+from mlio.confinement import EvaluationFailed, LimitExceeded
 from mlio.datasets import binary_labels, load_frame
-from mlio.predictors import FeatureMismatch, RecordedPredictions, load_predictor
+from mlio.evaluation import ArtifactRef, predict_confined
+from mlio.predictors import FeatureMismatch, RecordedPredictions
+from registry.policies import evaluation_limits_for
 
 log = logging.getLogger(__name__)
 BEESWARM_MAX_ROWS = 2000  # more dots only hide each other, and drawing them is the slowest part of a merge
@@ -44,24 +47,35 @@ def dataset_frame(dataset, columns: list[str] | None = None) -> pd.DataFrame:
     return load_frame(path, dataset.format, columns=columns)
 
 
-def predictor_for(job: EvidenceJob, frame: pd.DataFrame):
-    """The registered artifact, or the dataset's recorded predictions for a vendor model."""
-    prediction = job.dataset.schema.get("prediction")
-    if job.kind != EvidenceJob.Kind.EXPLANATION and prediction and prediction in frame:
-        return RecordedPredictions(frame[prediction])
-    artifact = job.version.artifact
-    path = blob_path(settings.ARTIFACT_ROOT, artifact.sha256)
-    return load_predictor(
-        path, artifact.format, expected_sha256=artifact.sha256, allow_pickle=settings.ALLOW_PICKLE_ARTIFACTS
+def artifact_ref(version) -> ArtifactRef:
+    """The version's registered artifact, as the confined child loads it (checking its digest)."""
+    artifact = version.artifact
+    return ArtifactRef(
+        path=str(blob_path(settings.ARTIFACT_ROOT, artifact.sha256)),
+        format=str(artifact.format),
+        sha256=artifact.sha256,
+        allow_pickle=settings.ALLOW_PICKLE_ARTIFACTS,
     )
 
 
-def positive_scores(predictor, X: pd.DataFrame, positive_label) -> np.ndarray | None:
-    proba = predictor.predict_proba(X)
-    if proba is None or predictor.classes is None:
+def predictions_for(job: EvidenceJob, frame: pd.DataFrame) -> np.ndarray:
+    """The dataset's recorded predictions for a vendor model, else the registered model's, from its child."""
+    prediction = job.dataset.schema.get("prediction")
+    features = frame[job.dataset.schema["features"]]
+    if prediction and prediction in frame:
+        return RecordedPredictions(frame[prediction]).predict(features)
+    limits, source = evaluation_limits_for(job.version)
+    return predict_confined(
+        artifact_ref(job.version), features, probabilities=False, limits=limits, source=source
+    ).predictions
+
+
+def positive_column(proba: np.ndarray | None, classes: list | None, positive_label) -> np.ndarray | None:
+    """The probability of the positive label, from the model's probabilities and classes (None without them)."""
+    if proba is None or classes is None:
         return None
-    classes = [str(c) for c in predictor.classes]
-    return proba[:, classes.index(str(positive_label))] if str(positive_label) in classes else None
+    names = [str(c) for c in classes]
+    return proba[:, names.index(str(positive_label))] if str(positive_label) in names else None
 
 
 def run_job(job_pk: int) -> str | None:
@@ -78,7 +92,7 @@ def run_job(job_pk: int) -> str | None:
     except OperationalError:
         EvidenceJob.objects.filter(pk=job.pk, status="running").update(status="queued")
         raise  # transient: the task retries with backoff
-    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError) as exc:
+    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError, LimitExceeded, EvaluationFailed) as exc:
         return evidence_job_fail(job, message=_message(exc)).status
     except Exception as exc:  # any other failure ends the job visibly, never "running" forever
         log.exception("evidence job %s failed", job.pk)
@@ -127,12 +141,8 @@ def _bias(job: EvidenceJob) -> tuple[dict, str]:
     schema = job.dataset.schema
     frame = dataset_frame(job.dataset)
     evidence_job_progress(job, done=0, total=len(frame))  # the rows are loaded; done waits for the result
-    predictor = predictor_for(job, frame)
-    features = frame[schema["features"]]
     binary = schema["task"] == "binary_classification"
-    predictions = predictor.predict(
-        features if isinstance(predictor, RecordedPredictions) else predictor.align(features)
-    )
+    predictions = predictions_for(job, frame)
     try:
         result = bias_audit(
             y_true=binary_labels(frame[schema["target"]], schema["positive_label"])
@@ -177,7 +187,8 @@ def job_thresholds(params: dict, *, tier: str):
 
 
 def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
-    """Up to EXPLAIN_CHUNK_ROWS rows are explained here; more are cut into chunks for all workers.
+    """Up to EXPLAIN_CHUNK_ROWS rows are explained by this task's confined child; more are cut into chunks for
+    all workers, each explained by a child of its own (the model never runs in the worker itself).
 
     The fan-out keeps its state in rows, not in a Celery chord: a chord needs a result backend
     (which a deployment may run without) and would carry every chunk's SHAP values through it, and
@@ -186,38 +197,38 @@ def _explanation(job: EvidenceJob) -> tuple[dict, str] | None:
     Returns None when the chunks were sent: the merge finishes the job.
     """
     from evidence import explain
+    from evidence.explain.confined import explain_confined
 
     schema = job.dataset.schema
     frame = dataset_frame(job.dataset, columns=schema["features"])
     rows = frame.sample(min(len(frame), settings.EXPLAIN_MAX_ROWS), random_state=0) if len(frame) else frame
-    predictor = _explained_predictor(job, frame)
-    label = _explained_label(schema)
-    try:
-        choice = explain.choose_explainer(predictor, class_label=label, background=False)
-        background = explain.summarise_background(frame) if choice.needs_background else None
-        if len(rows) > settings.EXPLAIN_CHUNK_ROWS:
-            _fan_out(job, rows, background)
-            _record_explainer(job, explain, predictor, frame, rows, choice, label, background)
-            return None
+    if job.version.artifact is None:  # a vendor version: only recorded predictions, which cannot be queried
+        if not schema.get("prediction"):
+            raise JobInputError("the version has no artifact and the dataset records no predictions")
+        raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {explain.RECORDED_ONLY}")
+    limits, source = evaluation_limits_for(job.version)
+    whole = len(rows) <= settings.EXPLAIN_CHUNK_ROWS
+    if whole:
         evidence_job_progress(job, done=0, total=len(rows))
-        chunk = explain.shap_chunk(predictor, rows, choice, background)
-        lime = _lime(explain, predictor, frame, rows, choice, label, background)
-    except explain.ExplanationUnavailable as exc:
-        raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {exc}") from exc
-    except explain.ExplanationInputError as exc:
-        raise JobInputError(str(exc)) from exc
-    return _explanation_result(explain, choice.to_dict(), [chunk], rows, lime)
-
-
-def _explained_predictor(job: EvidenceJob, frame: pd.DataFrame):
-    """The registered artifact; a vendor version has none, only the predictions its dataset records,
-    which the explainers refuse with the reason (they cannot be asked about other inputs)."""
-    if job.version.artifact is not None:
-        return predictor_for(job, frame)
-    prediction = job.dataset.schema.get("prediction")
-    if not prediction:
-        raise JobInputError("the version has no artifact and the dataset records no predictions")
-    return RecordedPredictions(dataset_frame(job.dataset, columns=[prediction])[prediction])
+    wants_lime = whole or EvidenceJob.objects.filter(pk=job.pk, explainer_sha256="").exists()
+    explained = explain_confined(
+        artifact_ref(job.version),
+        frame,
+        rows,
+        label=_explained_label(schema),
+        shap=whole,
+        lime_rows=settings.EXPLAIN_LIME_ROWS if wants_lime else None,
+        limits=limits,
+        source=source,
+    )
+    if whole:
+        chunk = explain.ShapChunk.from_bytes(explained.shap)
+        return _explanation_result(explain, explained.choice, [chunk], rows, explained.lime)
+    _fan_out(job, rows, explained.background)
+    if wants_lime:  # LIME ran in the claiming task while the chunks run elsewhere; its part is recorded once
+        part = normalise({"choice": explained.choice, "lime": explained.lime}, "explainer")
+        evidence_job_explainer_record(job, explainer_sha256=evidence_store.put_json(part))
+    return None
 
 
 def _explained_label(schema: dict):
@@ -271,15 +282,6 @@ def _send_chunks(job_pk: int, chunk_pks: list[int]) -> None:
         log.warning("chunks of evidence job %s could not be sent; the sweep will retry", job_pk, exc_info=True)
 
 
-def _record_explainer(job, explain, predictor, frame, rows, choice, label, background) -> None:
-    """LIME runs in the claiming task while the chunks run elsewhere; its part is recorded once."""
-    if not EvidenceJob.objects.filter(pk=job.pk, explainer_sha256="").exists():
-        return
-    lime = _lime(explain, predictor, frame, rows, choice, label, background)
-    digest = evidence_store.put_json(normalise({"choice": choice.to_dict(), "lime": lime}, "explainer"))
-    evidence_job_explainer_record(job, explainer_sha256=digest)
-
-
 def run_chunk(chunk_pk: int) -> str | None:
     """One chunk of an explanation, in whichever worker took its message; the last one merges."""
     chunk = EvidenceChunk.objects.select_related("job__version__model", "job__version__artifact", "job__dataset").get(
@@ -297,34 +299,14 @@ def run_chunk(chunk_pk: int) -> str | None:
 
 
 def _explain_chunk(job: EvidenceJob, chunk: EvidenceChunk) -> str:
-    from evidence import explain
+    from evidence.explain.confined import shap_chunk_confined
 
     rows = _get_frame(chunk.rows_sha256)
     background = _get_frame(chunk.background_sha256) if chunk.background_sha256 else None
-    predictor = _chunk_predictor(job)
-    try:
-        choice = explain.choose_explainer(predictor, class_label=_explained_label(job.dataset.schema))
-        return _put_shap(explain.shap_chunk(predictor, rows, choice, background))
-    except explain.ExplanationUnavailable as exc:
-        raise JobInputError(f"{explain.NOT_EXPLAINABLE}: {exc}") from exc
-    except explain.ExplanationInputError as exc:
-        raise JobInputError(str(exc)) from exc
-
-
-_loaded: dict[str, object] = {}  # the artifact this worker process loaded last, by SHA-256
-
-
-def _chunk_predictor(job: EvidenceJob):
-    """Every chunk checks the artifact's SHA-256; a worker that has loaded those bytes already reuses them
-    (loading a 100-tree forest with skops costs about a second, as much as explaining a chunk)."""
-    artifact = job.version.artifact
-    actual = sha256_file(blob_path(settings.ARTIFACT_ROOT, artifact.sha256))
-    if actual != artifact.sha256:
-        raise ArtifactRejected("digest_mismatch", f"The artifact's SHA-256 is {actual}, not the recorded one.")
-    if artifact.sha256 not in _loaded:
-        _loaded.clear()
-        _loaded[artifact.sha256] = predictor_for(job, pd.DataFrame())
-    return _loaded[artifact.sha256]
+    limits, source = evaluation_limits_for(job.version)
+    label = _explained_label(job.dataset.schema)
+    values = shap_chunk_confined(artifact_ref(job.version), rows, background, label=label, limits=limits, source=source)
+    return evidence_store.put(values)
 
 
 def merge_when_complete(job: EvidenceJob) -> str | None:
@@ -354,7 +336,7 @@ def _settled(job: EvidenceJob, step: str, compute):
         return compute()
     except OperationalError:
         raise  # transient: the task retries with backoff
-    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError) as exc:
+    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError, LimitExceeded, EvaluationFailed) as exc:
         evidence_job_fail(job, message=f"{step}: {_message(exc)}")
     except Exception as exc:
         log.exception("evidence job %s failed in %s", job.pk, step)
@@ -373,35 +355,8 @@ def _get_frame(digest: str) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(evidence_store.get(digest)))
 
 
-_SHAP_ARRAYS = ("values", "base_values", "model_output")
-
-
-def _put_shap(chunk) -> str:
-    """The arrays as .npy (exact, and read back in milliseconds by the merge), the rest as JSON beside them."""
-    meta = {field.name: getattr(chunk, field.name) for field in dataclasses.fields(chunk)}
-    arrays = {name: meta.pop(name) for name in _SHAP_ARRAYS}
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
-    return evidence_store.put(buffer.getvalue())
-
-
 def _get_shap(explain, digest: str):
-    with np.load(io.BytesIO(evidence_store.get(digest)), allow_pickle=False) as stored:
-        return explain.ShapChunk(**json.loads(str(stored["meta"])), **{name: stored[name] for name in _SHAP_ARRAYS})
-
-
-def _lime(explain, predictor, frame, rows, choice, label, background) -> dict | None:
-    """LIME on a few rows beside SHAP on the same rows: their disagreement is itself evidence."""
-    picked = rows.head(settings.EXPLAIN_LIME_ROWS)
-    if picked.empty:
-        return None
-    try:
-        lime = explain.lime_rows(predictor, frame.head(2000), picked, seed=0, class_label=label)
-    except explain.ExplanationUnavailable as exc:
-        return {"unavailable": str(exc)}
-    chunk = explain.shap_chunk(predictor, picked, choice, background)
-    shap_values = pd.DataFrame(chunk.values, index=chunk.index, columns=chunk.feature_names)
-    return {"rows": lime, "agreement": explain.lime_shap_agreement(lime, shap_values)}
+    return explain.ShapChunk.from_bytes(evidence_store.get(digest))
 
 
 COMPUTE = {
@@ -411,4 +366,4 @@ COMPUTE = {
 }
 
 
-__all__ = ["run_job", "binary_labels", "positive_scores", "predictor_for", "dataset_frame"]
+__all__ = ["run_job", "binary_labels", "positive_column", "artifact_ref", "dataset_frame"]

@@ -2,39 +2,29 @@
 
 A crafted model file can crash, hang or exhaust the process that loads it, so the acceptance
 probe runs ``python -m mlio.sandbox`` with address-space and CPU limits, a wall-clock
-timeout and a minimal environment (no Django, no service secrets). The child answers with one
+timeout and a minimal environment (no Django, no service secrets): the mechanics of
+mlio.confinement, which every later evaluation of the model shares. The child answers with one
 JSON object on its original stdout; everything libraries print goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import resource
 import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlio.artifacts import ArtifactFormat, ArtifactRejected
+from mlio.confinement import child_environment, run_limited
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["child_environment", "probe", "run_probe"]
+
 SAMPLE_PREVIEW_ROWS = 5
-_ANSWER_LIMIT_BYTES = 16 * 2**20
-_STDERR_TAIL_BYTES = 2000
-_THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "BLIS_NUM_THREADS",
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,85 +49,15 @@ def probe(
     command += ["--sample", str(Path(sample_csv).resolve())] if sample_csv else []
     command += ["--feature-names", json.dumps(feature_names)] if feature_names is not None else []
     with tempfile.TemporaryDirectory(prefix="verity-probe-") as workdir:
-        returncode, answer, stderr = _run_child(command, Path(workdir), timeout_s=timeout_s, memory_mb=memory_mb)
+        ended = run_limited(
+            command, Path(workdir), cpu_seconds=math.ceil(timeout_s) + 1, memory_mb=memory_mb, wall_seconds=timeout_s
+        )
+    returncode, answer, stderr = ended.returncode, ended.answer, ended.stderr
     if answer is None:
         raise _child_failure(returncode, stderr, timeout_s=timeout_s, memory_mb=memory_mb)
     if not answer.get("ok"):
         raise ArtifactRejected(str(answer.get("code", "load_failed")), str(answer.get("message", "")))
     return answer
-
-
-def _run_child(
-    command: list[str], workdir: Path, *, timeout_s: float, memory_mb: int
-) -> tuple[int | None, dict[str, Any] | None, str]:
-    """Return code (None on timeout), the parsed answer if any, and the tail of stderr."""
-    out_path, err_path = workdir / "answer.json", workdir / "stderr.txt"
-    # Files, not pipes: a chatty child cannot fill a pipe and stall, nor make us buffer gigabytes.
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            cwd=workdir,
-            env=child_environment(workdir),
-            preexec_fn=lambda: _limit_resources(memory_mb, timeout_s),
-            start_new_session=True,  # its own process group, so a timeout kills its helpers too
-        )
-        try:
-            returncode: int | None = child.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(child)
-            returncode = None
-    return returncode, _read_answer(out_path), _tail(err_path)
-
-
-def child_environment(workdir: Path) -> dict[str, str]:
-    """A minimal environment: no service secrets, one thread per library, scratch space in workdir."""
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
-        # MLflow's own pickle switch stays off; the child turns it on only for an allowed pickle.
-        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
-    }
-    env.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
-    return env
-
-
-def _limit_resources(memory_mb: int, timeout_s: float) -> None:
-    # Runs in the forked child before exec: only async-signal-safe work (setrlimit) belongs here.
-    memory = memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = math.ceil(timeout_s) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
-
-
-def _read_answer(path: Path) -> dict[str, Any] | None:
-    if path.stat().st_size > _ANSWER_LIMIT_BYTES:
-        return None
-    try:
-        answer = json.loads(path.read_bytes() or b"null")
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) else None
-
-
-def _tail(path: Path) -> str:
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - _STDERR_TAIL_BYTES))
-        return handle.read().decode("utf-8", "replace")
 
 
 def _child_failure(returncode: int | None, stderr: str, *, timeout_s: float, memory_mb: int) -> ArtifactRejected:

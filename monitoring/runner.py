@@ -1,6 +1,7 @@
 """Runs the monitors on one production window in a worker: loads the window's rows and the version's
-evaluation data (checking their digests), predicts the evaluation rows with the registered artifact for the
-baseline, and records the result or a clear failure."""
+evaluation data (checking their digests), has the registered artifact predict the evaluation rows for the
+baseline in a confined child (mlio.confinement, under the limits of the version's risk tier), and records the
+result or a clear failure. A limit breach fails the window at once, for good."""
 
 import logging
 
@@ -11,16 +12,19 @@ from django.db import OperationalError
 
 from core import evidence_store
 from core.blobs import blob_path
-from evidence.runner import JobInputError, as_positive, dataset_frame, positive_scores
+from evidence.runner import JobInputError, artifact_ref, as_positive, dataset_frame, positive_column
 from mlio.artifacts import ArtifactRejected, sha256_file
+from mlio.confinement import EvaluationFailed, LimitExceeded
 from mlio.datasets import binary_labels, load_frame
-from mlio.predictors import FeatureMismatch, load_predictor
+from mlio.evaluation import predict_confined
+from mlio.predictors import FeatureMismatch
 from mlio.reference_profile import prediction_profile, reference_profile_for
 from monitoring import performance as perf
 from monitoring.models import ProductionWindow
 from monitoring.monitors import Reference, Rules, Window, window_report
 from monitoring.services import production_window_claim, production_window_fail, production_window_finish
 from registry.models import Dataset
+from registry.policies import evaluation_limits_for
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ def run_window(window_pk: int) -> str | None:
     except OperationalError:
         ProductionWindow.objects.filter(pk=window.pk, status="running").update(status="queued")
         raise  # transient: the task retries with backoff
-    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError) as exc:
+    except (JobInputError, ArtifactRejected, FeatureMismatch, ValueError, LimitExceeded, EvaluationFailed) as exc:
         return production_window_fail(window, message=getattr(exc, "message", None) or str(exc)).status
     except Exception as exc:  # any other failure ends the job visibly, never "running" forever
         log.exception("production window %s failed", window.pk)
@@ -114,16 +118,12 @@ def _evaluation_outputs(version, frame: pd.DataFrame, schema: dict) -> tuple[np.
             raise JobInputError("the version has no artifact and its evaluation data records no predictions")
         scores = frame[schema["score"]].to_numpy(dtype=np.float64) if schema.get("score") else None
         return _outputs(frame[schema["prediction"]], schema), scores
-    artifact = version.artifact
-    predictor = load_predictor(
-        blob_path(settings.ARTIFACT_ROOT, artifact.sha256),
-        artifact.format,
-        expected_sha256=artifact.sha256,
-        allow_pickle=settings.ALLOW_PICKLE_ARTIFACTS,
+    limits, source = evaluation_limits_for(version)
+    predicted = predict_confined(
+        artifact_ref(version), frame[schema["features"]], probabilities=binary, limits=limits, source=source
     )
-    features = predictor.align(frame[schema["features"]])
-    predictions = _outputs(pd.Series(predictor.predict(features)), schema)
-    scores = positive_scores(predictor, features, schema["positive_label"]) if binary else None
+    predictions = _outputs(pd.Series(predicted.predictions), schema)
+    scores = positive_column(predicted.probabilities, predicted.classes, schema["positive_label"]) if binary else None
     return predictions, scores
 
 

@@ -6,9 +6,12 @@ can express.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from mlio.confinement import LIMIT_RANGES, EvaluationLimits
 
 
 class RiskTier(models.TextChoices):
@@ -142,6 +145,11 @@ UNEXPLAINABLE = [("block", "block"), ("not_applicable", "not applicable"), ("wai
 ROLLBACK_ON_BREACH = [("recommend", "recommend a rollback"), ("automatic", "roll back automatically")]
 
 
+def _limit_validators(name: str) -> list:
+    low, high = LIMIT_RANGES[name]
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
 class ApprovalPolicy(models.Model):
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices, unique=True)
     approvals_required = models.PositiveSmallIntegerField()
@@ -165,6 +173,20 @@ class ApprovalPolicy(models.Model):
     # What the service does when a production deployment's traffic breaches its rollback threshold: announce a
     # rollback recommendation, or put the previous production version back itself (when one can be).
     rollback_on_breach = models.CharField(max_length=20, choices=ROLLBACK_ON_BREACH, default="recommend")
+    # What one evaluation of a model of this tier (an explanation, a bias audit, a monitoring window) may use in
+    # its confined child before it is stopped (mlio.confinement; ranges in LIMIT_RANGES, docs/security.md).
+    evaluation_cpu_seconds = models.PositiveIntegerField(
+        default=EvaluationLimits.cpu_seconds, validators=_limit_validators("cpu_seconds")
+    )
+    evaluation_memory_mb = models.PositiveIntegerField(
+        default=EvaluationLimits.memory_mb, validators=_limit_validators("memory_mb")
+    )
+    evaluation_wall_seconds = models.PositiveIntegerField(
+        default=EvaluationLimits.wall_seconds, validators=_limit_validators("wall_seconds")
+    )
+    evaluation_output_mb = models.PositiveIntegerField(
+        default=EvaluationLimits.output_mb, validators=_limit_validators("output_mb")
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -189,6 +211,13 @@ class ApprovalPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(rollback_on_breach__in=["recommend", "automatic"]), name="policy_rollback_on_breach_known"
             ),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"evaluation_{name}__gte": low, f"evaluation_{name}__lte": high}),
+                    name=f"policy_evaluation_{name}_in_range",
+                )
+                for name, (low, high) in LIMIT_RANGES.items()
+            ],
         ]
 
     def __str__(self) -> str:

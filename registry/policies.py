@@ -1,6 +1,16 @@
 """What a risk tier's approval policy says, as the plain data that requests and evidence jobs record."""
 
+from core.errors import DomainError
+from mlio.confinement import EvaluationLimits, limits_problems
 from registry.models import ApprovalPolicy
+
+# What one evaluation of a model may use, per risk tier (mlio.confinement): policy fields of their own.
+EVALUATION_LIMIT_FIELDS = {
+    "evaluation_cpu_seconds": "cpu_seconds",
+    "evaluation_memory_mb": "memory_mb",
+    "evaluation_wall_seconds": "wall_seconds",
+    "evaluation_output_mb": "output_mb",
+}
 
 # What a superuser may change in a policy (the API, the admin and the snapshot all name these).
 POLICY_FIELDS = (
@@ -17,6 +27,7 @@ POLICY_FIELDS = (
     "bias_min_selection_rate_ratio",
     "bias_max_equalized_odds_difference",
     "rollback_on_breach",
+    *EVALUATION_LIMIT_FIELDS,
 )
 
 
@@ -44,3 +55,23 @@ def policy_thresholds(policy: ApprovalPolicy | dict | None) -> dict | None:
         "min_selection_rate_ratio": rules["bias_min_selection_rate_ratio"],
         "max_equalized_odds_difference": rules["bias_max_equalized_odds_difference"],
     }
+
+
+def evaluation_limits_for(version) -> tuple[EvaluationLimits, str]:
+    """The limits the version's risk tier sets for evaluating its model, and where they come from (for messages)."""
+    policy = policy_for(version)
+    if policy is None:
+        return EvaluationLimits(), "the service's defaults (no policy for this risk tier)"
+    limits = EvaluationLimits(**{limit: getattr(policy, field) for field, limit in EVALUATION_LIMIT_FIELDS.items()})
+    return limits, f"the approval policy for {policy.risk_tier} risk"
+
+
+def evaluation_limits_check(policy: ApprovalPolicy) -> None:
+    """Refuses a limit outside its range, naming the policy field."""
+    values = {limit: getattr(policy, field) for field, limit in EVALUATION_LIMIT_FIELDS.items()}
+    problems = {f"evaluation_{name}": problem for name, problem in limits_problems(values).items()}
+    if problems:
+        name, problem = next(iter(problems.items()))
+        raise DomainError(
+            "invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields={k: [v] for k, v in problems.items()}
+        )

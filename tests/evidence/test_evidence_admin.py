@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from core import roles
 from evidence import fairness, runner
+from evidence.explain import confined
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_progress
 from registry.models import Dataset
@@ -228,16 +229,16 @@ def test_a_bias_audit_is_never_complete_before_its_result_is_written(
     assert (job.progress_done, job.progress_total) == (400, 400)
 
 
-def test_a_small_explanation_is_not_complete_while_lime_still_runs(
+def test_a_small_explanation_is_not_complete_while_shap_and_lime_still_run(
     dataset, ci_client, monkeypatch, django_capture_on_commit_callbacks
 ):
-    calls, seen, lime = _recorded_progress(monkeypatch), [], runner._lime
+    calls, seen, explain = _recorded_progress(monkeypatch), [], confined.explain_confined
 
-    def observed(*args):
+    def observed(*args, **kwargs):  # SHAP and LIME run in the model's confined child
         seen.append(EvidenceJob.objects.values_list("status", "progress_done", "progress_total").get())
-        return lime(*args)
+        return explain(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "_lime", observed)
+    monkeypatch.setattr(confined, "explain_confined", observed)
     job = _request(ci_client, "explanation", dataset, django_capture_on_commit_callbacks)
     assert job.status == "succeeded", job.error
     assert seen == [("running", 0, 400)]

@@ -22,7 +22,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from audits.models import AuditEvent
 from core.blobs import blob_path
-from evidence import explain
+from evidence.explain import confined
 from evidence.models import EvidenceChunk, EvidenceJob
 from evidence.runner import merge_when_complete, run_job
 from evidence.services import evidence_job_request, evidence_sweep
@@ -110,15 +110,15 @@ def test_chunks_explained_apart_merge_into_the_result_of_one_pass(
 def test_progress_shows_in_the_api_while_the_chunks_run(
     ci_client, dataset, chunked, monkeypatch, django_capture_on_commit_callbacks
 ):
-    seen, explain_rows = [], explain.shap_chunk
+    seen, explain_rows = [], confined.shap_chunk_confined
 
-    def observed(predictor, rows, *args, **kwargs):
-        if len(rows) == CHUNK_ROWS:  # a chunk, not LIME's few rows
-            [job] = ci_client.get(reverse("v1:evidence-jobs")).json()["results"]
-            seen.append((job["status"], job["progress"]["done"], job["progress"]["total"]))
-        return explain_rows(predictor, rows, *args, **kwargs)
+    def observed(artifact, rows, *args, **kwargs):  # each chunk is explained in a confined child
+        assert len(rows) == CHUNK_ROWS
+        [job] = ci_client.get(reverse("v1:evidence-jobs")).json()["results"]
+        seen.append((job["status"], job["progress"]["done"], job["progress"]["total"]))
+        return explain_rows(artifact, rows, *args, **kwargs)
 
-    monkeypatch.setattr(explain, "shap_chunk", observed)
+    monkeypatch.setattr(confined, "shap_chunk_confined", observed)
     with django_capture_on_commit_callbacks(execute=True):
         job_pk = _request(ci_client, dataset)
     assert seen == [("running", done, 400) for done in (0, 100, 200, 300)]
