@@ -11,6 +11,7 @@ from django.db import OperationalError
 
 from core import evidence_store
 from core.blobs import blob_path
+from core.rowjobs import row_claimed, row_heartbeat
 from evidence.runner import JobInputError, as_positive, dataset_frame, positive_scores
 from mlio.artifacts import ArtifactRejected, sha256_file
 from mlio.datasets import binary_labels, load_frame
@@ -29,6 +30,11 @@ def run_window(window_pk: int) -> str | None:
     window = production_window_claim(window_pk)
     if window is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
+    with row_heartbeat(row_claimed(ProductionWindow, window)):  # the sweep requeues it if this worker dies
+        return _run_claimed(window)
+
+
+def _run_claimed(window: ProductionWindow) -> str:
     try:
         return production_window_finish(window, result=window_result(window)).status
     except OperationalError:
