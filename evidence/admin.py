@@ -265,6 +265,7 @@ class EvidenceJobAdmin(ReadOnlyAdmin):
         "requested_by",
         "created_at",
         "claimed_at",
+        "heartbeat_at",
         "finished_at",
     ]
     readonly_fields = fields

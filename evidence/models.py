@@ -46,6 +46,7 @@ class EvidenceJob(models.Model):
     requested_by = models.CharField(max_length=200)  # actor id
     enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # refreshed by its worker while it runs
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # An explanation cut into chunks: what its claiming task computed for the merge (the explainer
@@ -78,6 +79,7 @@ class EvidenceChunk(models.Model):
     rows_sha256 = models.CharField(max_length=64)
     background_sha256 = models.CharField(max_length=64, blank=True)
     shap_sha256 = models.CharField(max_length=64, blank=True)  # empty until explained
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # set when a worker starts it, refreshed while it runs
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.db import OperationalError, transaction
 from audits.ledger.hashing import normalise
 from core import evidence_store
 from core.blobs import blob_path
+from core.rowjobs import row_claimed, row_heartbeat
 from evidence.models import EvidenceChunk, EvidenceJob
 from evidence.services import (
     evidence_chunk_record,
@@ -82,6 +83,11 @@ def run_job(job_pk: int) -> str | None:
     job = evidence_job_claim(job_pk)
     if job is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
+    with row_heartbeat(row_claimed(EvidenceJob, job)):  # the sweep requeues it if this worker dies
+        return _run_claimed(job)
+
+
+def _run_claimed(job: EvidenceJob) -> str:
     try:
         evidence_job_progress(job, done=0, total=0)  # an earlier attempt's count is not this one's
         computed = COMPUTE[job.kind](job)
@@ -290,6 +296,12 @@ def run_chunk(chunk_pk: int) -> str | None:
     job = chunk.job
     if job.status in (EvidenceJob.Status.SUCCEEDED, EvidenceJob.Status.FAILED):
         return None  # finished, or failed by another chunk: a late or repeated message changes nothing
+    unexplained = EvidenceChunk.objects.filter(pk=chunk.pk, shap_sha256="")
+    with row_heartbeat(row_claimed(EvidenceJob, job), unexplained):  # the job is alive while a chunk runs
+        return _run_chunk(job, chunk)
+
+
+def _run_chunk(job: EvidenceJob, chunk: EvidenceChunk) -> str | None:
     if not chunk.shap_sha256:
         digest = _settled(job, f"rows {chunk.start} to {chunk.stop}", lambda: _explain_chunk(job, chunk))
         if digest is None:

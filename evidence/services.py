@@ -6,13 +6,13 @@ conditional UPDATE, so a redelivered message (acks_late) cannot run it twice.
 """
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from audits.ledger.hashing import canonical, normalise, sha256_hex
 from audits.services import audit_event_append, object_ref
 from core.errors import DomainError
-from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
+from core.rowjobs import row_claim, row_claimed, row_enqueue, row_fail, row_sweep
 from evidence.models import EvidenceChunk, EvidenceJob
 from evidence.unexplainable import UNQUERYABLE
 from registry.policies import policy_for, policy_thresholds
@@ -153,15 +153,14 @@ def evidence_job_chunks_plan(job: EvidenceJob, *, chunks: list[EvidenceChunk]) -
 def evidence_chunk_record(chunk: EvidenceChunk, *, shap_sha256: str) -> bool:
     """Counts the chunk's rows once, however often its message is delivered.
 
-    Each recorded chunk renews the job's claim: the sweep takes a job as dead only when no chunk
-    has finished for a whole task time limit.
+    Each recorded chunk renews the job's heartbeat, as the chunk's own worker does while it runs.
     """
     recorded = EvidenceChunk.objects.filter(pk=chunk.pk, shap_sha256="").update(
         shap_sha256=shap_sha256, finished_at=timezone.now()
     )
     if recorded:
         EvidenceJob.objects.filter(pk=chunk.job_id).update(
-            progress_done=F("progress_done") + (chunk.stop - chunk.start), claimed_at=timezone.now()
+            progress_done=F("progress_done") + (chunk.stop - chunk.start), heartbeat_at=timezone.now()
         )
     return bool(recorded)
 
@@ -185,7 +184,7 @@ def evidence_job_merge_claim(job: EvidenceJob) -> bool:
 def evidence_job_finish(job: EvidenceJob, *, result: dict, verdict: str) -> EvidenceJob:
     result = normalise(result, "result")
     digest = sha256_hex(canonical(result))
-    updated = EvidenceJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
+    updated = row_claimed(EvidenceJob, job).update(  # by the claim that ran it: a stalled worker's is no longer
         status=Status.SUCCEEDED,
         result=result,
         result_sha256=digest,
@@ -230,7 +229,7 @@ def _drift_alert(job: EvidenceJob, result: dict, digest: str) -> None:
 
 @transaction.atomic
 def evidence_job_fail(job: EvidenceJob, *, message: str) -> EvidenceJob:
-    if row_fail(EvidenceJob, job.pk, message=message):
+    if row_fail(EvidenceJob, job.pk, message=message, attempt=job.attempts):
         audit_event_append(
             actor="system",
             action="evidence.failed",
@@ -241,6 +240,13 @@ def evidence_job_fail(job: EvidenceJob, *, message: str) -> EvidenceJob:
 
 
 def evidence_sweep(*, now=None) -> dict:
-    """Beat: enqueue jobs the broker never got; requeue or fail jobs whose worker died."""
+    """Beat: enqueue jobs the broker never got; requeue or fail jobs whose worker died.
+
+    An explanation whose chunks wait in the queue, none of them started yet, is silent without being dead:
+    it is trusted as long as a queued message is. A chunk whose worker died is started and unexplained, so
+    once the others are done the job falls silent and its rerun sends that chunk again."""
     related = ("version__model", "dataset", "reference")
-    return row_sweep(EvidenceJob, enqueue=enqueue, fail=evidence_job_fail, related=related, now=now)
+    unstarted = EvidenceChunk.objects.filter(job=OuterRef("pk"), shap_sha256="", heartbeat_at__isnull=True)
+    return row_sweep(
+        EvidenceJob, enqueue=enqueue, fail=evidence_job_fail, related=related, now=now, waiting=Q(Exists(unstarted))
+    )

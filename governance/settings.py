@@ -259,6 +259,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minim
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1860, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("Setting CELERY_TASK_TIME_LIMIT: must exceed CELERY_TASK_SOFT_TIME_LIMIT")
+# Row-backed jobs (core/rowjobs.py): a running job's worker refreshes its row's heartbeat every
+# JOB_HEARTBEAT_SECONDS; the sweep, every JOB_SWEEP_SECONDS, requeues a job silent for JOB_STALE_SECONDS.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 90, minimum=2)
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 30, minimum=1)
+if JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("Setting JOB_STALE_SECONDS: must be at least twice JOB_HEARTBEAT_SECONDS")
 # The Ed25519 key that signs audit-trail checkpoints; generated here for the embedded default only.
 AUDIT_SIGNING_KEY_FILE = env_path("AUDIT_SIGNING_KEY_FILE", VAR_DIR / "audit_signing_key.pem", base=BASE_DIR)
 AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 3600, minimum=10)
@@ -271,12 +278,12 @@ if EMBEDDED_BEAT and not CELERY_TASK_ALWAYS_EAGER:
 # approvals-expire only records the expiry in the trail.
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "audits.checkpoint_create", "schedule": AUDIT_CHECKPOINT_INTERVAL},
-    "evidence-sweep": {"task": "audits.evidence_sweep", "schedule": 60},
-    "report-sweep": {"task": "reports.report_sweep", "schedule": 60},
+    "evidence-sweep": {"task": "audits.evidence_sweep", "schedule": JOB_SWEEP_SECONDS},
+    "report-sweep": {"task": "reports.report_sweep", "schedule": JOB_SWEEP_SECONDS},
     "approvals-expire": {"task": "registry.approvals_expire", "schedule": 300},
     "webhooks-dispatch-due": {"task": "registry.webhooks_dispatch_due", "schedule": 60},
-    # Production windows the broker missed, and the scheduled retraining requests of production versions.
-    "monitoring-sweep": {"task": "monitoring.sweep", "schedule": 300},
+    # Production windows the broker missed or whose worker died, and the scheduled retraining requests.
+    "monitoring-sweep": {"task": "monitoring.sweep", "schedule": JOB_SWEEP_SECONDS},
 }
 
 LOGGING = {

@@ -12,6 +12,7 @@ from django.db import OperationalError
 
 from core import evidence_store
 from core.blobs import blob_path
+from core.rowjobs import row_claimed, row_heartbeat
 from evidence.runner import JobInputError, artifact_ref, as_positive, dataset_frame, positive_column
 from mlio.artifacts import ArtifactRejected, sha256_file
 from mlio.confinement import EvaluationFailed, LimitExceeded
@@ -33,6 +34,11 @@ def run_window(window_pk: int) -> str | None:
     window = production_window_claim(window_pk)
     if window is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
+    with row_heartbeat(row_claimed(ProductionWindow, window)):  # the sweep requeues it if this worker dies
+        return _run_claimed(window)
+
+
+def _run_claimed(window: ProductionWindow) -> str:
     try:
         return production_window_finish(window, result=window_result(window)).status
     except OperationalError:

@@ -17,7 +17,7 @@ from audits.models import AuditEvent
 from audits.services import actor_for, audit_event_append, object_ref
 from core import blobs
 from core.errors import DomainError
-from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
+from core.rowjobs import row_claim, row_claimed, row_enqueue, row_fail, row_sweep
 from mlio.datasets import DatasetInvalid, DatasetSchema, column_names, inspect_dataset
 from monitoring.models import MonitoringPolicy, ProductionWindow
 from monitoring.monitors import DRIFT_MONITORS, MONITORS, PERFORMANCE_MONITORS
@@ -210,7 +210,7 @@ def production_window_claim(window_pk: int) -> ProductionWindow | None:
 def production_window_finish(window: ProductionWindow, *, result: dict) -> ProductionWindow:
     result = normalise(result, "result")
     digest = sha256_hex(canonical(result))
-    updated = ProductionWindow.objects.filter(pk=window.pk, status=Status.RUNNING).update(
+    updated = row_claimed(ProductionWindow, window).update(  # by the claim that ran it, not a stalled worker
         status=Status.SUCCEEDED,
         result=result,
         result_sha256=digest,
@@ -269,7 +269,7 @@ def _retraining_request(version: ModelVersion, *, reasons: list[str], facts: dic
 
 @transaction.atomic
 def production_window_fail(window: ProductionWindow, *, message: str) -> ProductionWindow:
-    if row_fail(ProductionWindow, window.pk, message=message):
+    if row_fail(ProductionWindow, window.pk, message=message, attempt=window.attempts):
         audit_event_append(
             actor="system",
             action="monitoring.window_failed",

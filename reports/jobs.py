@@ -24,7 +24,7 @@ from audits.services import actor_for, audit_event_append, object_ref
 from core import evidence_store
 from core.blobs import blob_path, keep
 from core.errors import DomainError
-from core.rowjobs import row_claim, row_enqueue, row_fail, row_sweep
+from core.rowjobs import row_claim, row_claimed, row_enqueue, row_fail, row_heartbeat, row_sweep
 from reports.models import Report
 
 if TYPE_CHECKING:  # WeasyPrint loads on first use, in the worker that renders, not in every process
@@ -112,7 +112,7 @@ def store_pdf(data: bytes) -> str:
 @transaction.atomic
 def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Report:
     inputs_sha256 = _render().card_sha256(card)
-    updated = Report.objects.filter(pk=report.pk, status=Status.RUNNING).update(
+    updated = row_claimed(Report, report).update(  # by the claim that rendered it, not a stalled worker
         status=Status.SUCCEEDED,
         inputs=card,
         inputs_sha256=inputs_sha256,
@@ -141,7 +141,7 @@ def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Repor
 
 @transaction.atomic
 def report_fail(report: Report, *, message: str) -> Report:
-    if row_fail(Report, report.pk, message=message):
+    if row_fail(Report, report.pk, message=message, attempt=report.attempts):
         audit_event_append(
             actor="system",
             action="report.failed",
@@ -187,6 +187,11 @@ def report_run(report_pk: int) -> str | None:
     report = report_claim(report_pk)
     if report is None:
         return None  # someone else has it, or it is done: a duplicate message changes nothing
+    with row_heartbeat(row_claimed(Report, report)):
+        return _report_run_claimed(report)
+
+
+def _report_run_claimed(report: Report) -> str:
     try:
         card, rendered = report_build_and_render(report)
         report_step(report, "storing")

@@ -77,6 +77,7 @@ class Report(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # refreshed by its worker while it runs
     finished_at = models.DateTimeField(null=True, blank=True)
     rederived_at = models.DateTimeField(null=True, blank=True)
     rederived_sha256 = models.CharField(max_length=64, blank=True)

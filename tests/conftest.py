@@ -174,8 +174,12 @@ def _wait_for_worker(nodename: str, process: subprocess.Popen, broker: str, dead
 
 
 @contextlib.contextmanager
-def running_worker(*, broker: str | None = None, extra_env: dict | None = None, concurrency: int = 2):
-    """A real Celery worker process on its own queue, using the test database; stopped on exit."""
+def running_worker(
+    *, broker: str | None = None, extra_env: dict | None = None, concurrency: int = 2, own_group: bool = False
+):
+    """A real Celery worker process on its own queue, using the test database; stopped on exit.
+
+    With own_group it leads a process group of its own, which a test may kill whole (os.killpg)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     nodename = f"{queue}@localhost"
     env = {
@@ -205,7 +209,7 @@ def running_worker(*, broker: str | None = None, extra_env: dict | None = None, 
         "-l",
         "WARNING",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=own_group)
     previous_queue = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     try:

@@ -13,14 +13,12 @@ import signal
 import socket
 import subprocess
 import time
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 import skops.io
 from django.core.files import File
-from django.utils import timezone
 from sklearn.ensemble import RandomForestClassifier
 
 from audits.models import AuditEvent
@@ -187,18 +185,49 @@ def test_a_job_requested_while_the_broker_is_down_is_not_lost(private_redis):
     assert _completions(job.pk) == 1
 
 
-def test_a_worker_killed_mid_job_leaves_a_job_that_completes_exactly_once(private_redis):
-    version, dataset = _version(rows=200_000, trees=150)
-    with publishing_to(private_redis.url), running_worker(broker=private_redis.url, concurrency=1) as worker:
-        job = evidence_job_request(kind="bias_audit", version=version, dataset=dataset, actor="user:1")
-        _wait_for(job.pk, "running")
-        children = subprocess.run(["pgrep", "-P", str(worker["process"].pid)], capture_output=True, text=True)
-        for pid in children.stdout.split():
-            os.kill(int(pid), signal.SIGKILL)
-        time.sleep(2)
-        assert EvidenceJob.objects.get(pk=job.pk).status == "running"  # its worker is gone; nobody finished it
-        swept = evidence_sweep(now=timezone.now() + timedelta(hours=1))
-        assert swept["requeued_or_failed"] == 1
-        done = _wait_for(job.pk, "succeeded", seconds=180)
-    assert done.attempts == 2
+def _sweep_until_requeued(seconds: float = 60) -> None:
+    """Beat's sweep, run as often as it likes: it requeues the job once its heartbeat has been silent long enough."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        swept = evidence_sweep()
+        if swept["requeued_or_failed"]:
+            assert swept == {"requeued_or_failed": 1, "enqueued": 1}
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the sweep did not requeue the job within {seconds} s")
+
+
+def test_a_worker_killed_mid_job_is_picked_up_again_and_completes_exactly_once(private_redis, settings):
+    """The whole worker (its process group) is SIGKILLed mid-job: its message stays unacknowledged in the
+    broker, so only the sweep can bring the job back, once the row's heartbeat has stopped."""
+    beat = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_STALE_SECONDS": "6"}
+    settings.JOB_HEARTBEAT_SECONDS, settings.JOB_STALE_SECONDS = 1, 6  # the sweep runs in this process
+    rows = 200_000
+    version, dataset = _version(rows=rows, trees=150)
+    with publishing_to(private_redis.url):
+        with running_worker(broker=private_redis.url, concurrency=1, extra_env=beat, own_group=True) as first:
+            job = evidence_job_request(kind="bias_audit", version=version, dataset=dataset, actor="user:1")
+            claimed = _wait_for(job.pk, "running").claimed_at
+            deadline = time.monotonic() + 60
+            while EvidenceJob.objects.get(pk=job.pk).heartbeat_at <= claimed:  # the worker's heartbeat beats
+                assert time.monotonic() < deadline, "no heartbeat from the running job"
+                time.sleep(0.05)
+            os.killpg(first["process"].pid, signal.SIGKILL)
+            first["process"].wait(timeout=30)
+        killed = EvidenceJob.objects.get(pk=job.pk)
+        assert (killed.status, killed.attempts) == ("running", 1)  # its worker is gone; nobody finished it
+        with running_worker(broker=private_redis.url, concurrency=1, extra_env=beat):
+            _sweep_until_requeued()
+            deadline = time.monotonic() + 300
+            while (current := EvidenceJob.objects.get(pk=job.pk)).status == "running" or current.attempts < 2:
+                assert time.monotonic() < deadline, f"job {job.pk} is {current.status}: {current.error}"
+                assert evidence_sweep()["requeued_or_failed"] == 0  # a live worker's job is left alone
+                time.sleep(0.5)
+    done = EvidenceJob.objects.get(pk=job.pk)
+    assert (done.status, done.attempts) == ("succeeded", 2), done.error
+    assert done.progress_done == done.progress_total
+    assert done.result["n_rows"] == rows
+    for feature in done.result["features"]:  # every row counted once, in the run that finished
+        assert sum(group["count"] for group in feature["groups"]) == rows
     assert _completions(job.pk) == 1
+    assert not AuditEvent.objects.filter(action="evidence.failed").exists()

@@ -284,3 +284,29 @@ def test_the_sweep_runs_a_window_the_broker_never_got_and_a_damaged_file_fails_v
     assert damaged.status == "failed" and "does not match its recorded SHA-256" in damaged.error
     (failed,) = _events("monitoring.window_failed")
     assert failed["data"]["window"] == damaged.pk
+
+
+def test_a_window_whose_worker_died_is_checked_again_and_a_stalled_worker_changes_nothing(
+    in_production, compas, model, ci_client, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.services import monitoring_sweep, production_window_claim, production_window_finish
+
+    with django_capture_on_commit_callbacks(execute=False):  # committed; the test plays the worker
+        url = reverse("v1:monitoring-windows", args=["compas", "1.0.0"])
+        body = {"file": csv_upload(_window_rows(model, compas.iloc[3600:])), "window_start": START, "window_end": END}
+        pk = ci_client.post(url, body, format="multipart").json()["id"]
+    stalled = production_window_claim(pk)
+    ProductionWindow.objects.filter(pk=pk).update(enqueued_at=timezone.now(), heartbeat_at=timezone.now())
+    assert monitoring_sweep()["requeued_or_failed"] == 0  # its worker still beats
+    ProductionWindow.objects.filter(pk=pk).update(heartbeat_at=timezone.now() - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert monitoring_sweep()["requeued_or_failed"] == 1  # silent for two minutes: run again
+    window = ProductionWindow.objects.get(pk=pk)
+    assert (window.status, window.attempts) == ("succeeded", 2), window.error
+    late = {**window.result, "verdict": "alert", "alerts": [{"monitor": "drift"}]}
+    assert production_window_finish(stalled, result=late).result == window.result  # the first claim's is void
+    assert len(_events("monitoring.window_checked")) == 1

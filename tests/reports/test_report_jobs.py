@@ -2,9 +2,11 @@
 
 import hashlib
 import json
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from audits.ledger.hashing import canonical
 from core.blobs import blob_path
@@ -73,6 +75,20 @@ def test_the_sweep_enqueues_lost_reports_and_requeues_those_whose_worker_died(ev
     Report.objects.filter(pk=given_up.pk).update(status="running", claimed_at="2000-01-01T00:00:00Z", attempts=3)
     jobs.report_sweep()
     assert "died 3 times" in Report.objects.get(pk=given_up.pk).error
+
+
+def test_a_report_whose_worker_still_beats_is_left_with_it_however_old_its_claim(evidenced, officer):  # noqa: F811
+    rendering = jobs.report_request(version=evidenced, scope="gdpr", user=officer)
+    Report.objects.filter(pk=rendering.pk).update(
+        status="running", claimed_at="2000-01-01T00:00:00Z", heartbeat_at=timezone.now(), attempts=1
+    )
+    assert jobs.report_sweep()["requeued_or_failed"] == 0
+    assert Report.objects.get(pk=rendering.pk).status == "running"
+    Report.objects.filter(pk=rendering.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=2))
+    assert jobs.report_sweep()["requeued_or_failed"] == 1  # silent for two minutes: its worker is gone
+    report = Report.objects.get(pk=rendering.pk)
+    assert (report.status, report.attempts) == ("succeeded", 2)
+    assert report.heartbeat_at >= report.claimed_at
 
 
 def test_the_scope_must_be_a_framework_that_applies_or_combined(evidenced, officer):  # noqa: F811
