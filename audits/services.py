@@ -91,7 +91,8 @@ def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: d
             seq, prev = _lock_and_read_head(cursor)
             now = timezone.now()
             sealed = prepared.seal(seq=seq, ts=now, prev=prev)
-            row = (seq, now, actor, action, object_ref, prev, sealed.hash, sealed.body)
+            # The columns hold the values as hashed (NFC): the database checks that they match the body.
+            row = (seq, now, prepared.actor, prepared.action, prepared.object, prev, sealed.hash, sealed.body)
             cursor.execute(_INSERT_SQL, row)
         event = AuditEvent(*row)
         event._state.adding, event._state.db = False, connection.alias

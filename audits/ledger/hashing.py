@@ -163,10 +163,14 @@ class PreparedRecord:
     JCS orders the members action, actor, data, object, prev, seq, ts, v, so the bytes up to
     "prev" do not depend on the chain: they are built before the chain is locked, and only the
     short tail (prev, seq, ts, v) is written while it is held. seal() stays the reference; the
-    tests check both give the same bytes.
+    tests check both give the same bytes. ``actor``, ``action`` and ``object`` are the values as
+    hashed (NFC), which is what the row's columns beside the body must hold.
     """
 
     head: bytes
+    actor: str
+    action: str
+    object: str
 
     def seal(self, *, seq: int, ts: datetime | str, prev: str) -> SealedRecord:
         tail = f'{prev}","seq":{_checked_seq(seq, prev)},"ts":"{coerce_ts(ts)}","v":{RECORD_VERSION}}}'
@@ -177,7 +181,8 @@ class PreparedRecord:
 def prepare(*, actor: str, action: str, object: str, data: dict[str, Any]) -> PreparedRecord:
     members = {"action": _label("action", action), "actor": _label("actor", actor)}
     members.update({"data": _data(data), "object": _object_ref(object)})
-    return PreparedRecord(head=canonical(members)[:-1] + b',"prev":"')
+    head = canonical(members)[:-1] + b',"prev":"'
+    return PreparedRecord(head=head, actor=members["actor"], action=members["action"], object=members["object"])
 
 
 def _checked_seq(seq: object, prev: object) -> int:

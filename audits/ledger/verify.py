@@ -26,6 +26,9 @@ from audits.ledger.signing import checkpoint_from_json, checkpoint_signature_val
 
 _sha256 = hashlib.sha256
 SignedCheckpoint = tuple[dict[str, Any], str]
+# The columns a database keeps beside each event's hashed body, in the order a stored row gives them
+# after (body, hash): each must say what the body says, or a filter on it would hide or misplace the event.
+STORED_COLUMNS = ("seq", "prev", "ts", "actor", "action", "object_ref")
 
 
 def _reject_constant(name: str) -> None:
@@ -108,15 +111,17 @@ class ChainVerifier:
                 "the service signed two different histories",
             )
 
-    def feed(self, body: bytes, claimed_hash: str) -> None:
-        self.feed_many(((body, claimed_hash),))
+    def feed(self, body: bytes, claimed_hash: str, *columns: Any) -> None:
+        self.feed_many(((body, claimed_hash, *columns),))
 
     def feed_line(self, line: bytes) -> None:
         self.feed_many(line_pairs((line,)))
 
-    def feed_many(self, events: Iterable[tuple[bytes | None, str]]) -> None:
-        """Checks (body, claimed hash) pairs in seq order until the first failure.
+    def feed_many(self, events: Iterable[tuple[Any, ...]]) -> None:
+        """Checks stored events in seq order until the first failure.
 
+        Each event is (body, claimed hash) or, from a database, (body, claimed hash, *STORED_COLUMNS):
+        the row's other columns, ``ts`` as the record writes it, each checked against the hashed body.
         One loop with the per-event checks inline: a million events spend most of their time in
         function calls otherwise. Anything unexpected goes to ``_diagnose``, which finds the reason.
         A body of None stands for an export line that could not be split (its reason in place of the hash).
@@ -126,8 +131,8 @@ class ChainVerifier:
         sha256, parse, keys, heads = _sha256, self._parse, BODY_KEYS, self._heads
         size, head, checked = self._size, self._head, self._checked
         try:
-            for body, claimed in events:
-                seq = size + 1
+            for event in events:
+                seq, body, claimed = size + 1, event[0], event[1]
                 if body is not None and sha256(body).hexdigest() == claimed:
                     try:
                         record = parse(body)
@@ -141,6 +146,7 @@ class ChainVerifier:
                         and type(record["seq"]) is int
                         and record["seq"] == seq
                         and record["prev"] == head
+                        and (len(event) == 2 or event[2:] == (seq, head, *_labels(record)))
                     ):
                         expected = heads.get(seq)
                         if expected is None:
@@ -149,7 +155,7 @@ class ChainVerifier:
                         if expected == claimed:
                             size, head, checked = seq, claimed, checked + 1
                             continue
-                self._failure = (seq, *self._diagnose(body, claimed, seq, head))
+                self._failure = (seq, *self._diagnose(event, seq, head))
                 return
         finally:
             self._size, self._head, self._checked = size, head, checked
@@ -161,7 +167,8 @@ class ChainVerifier:
         bad_seq, code, reason = failure
         return VerifyResult(False, self._size, self._head, bad_seq, reason, code, self._checked)
 
-    def _diagnose(self, body: bytes | None, claimed_hash: str, seq: int, prev_head: str) -> tuple[str, str]:
+    def _diagnose(self, event: tuple[Any, ...], seq: int, prev_head: str) -> tuple[str, str]:
+        body, claimed_hash = event[0], event[1]
         if body is None:
             return "malformed", f"the line for seq {seq} is not a trail record: {claimed_hash}"
         actual = _sha256(body).hexdigest()
@@ -183,6 +190,9 @@ class ChainVerifier:
                 f"event {seq} links to prev {record['prev']}, but the event before it has hash "
                 f"{prev_head}: an event was removed, inserted or replaced here"
             )
+        edited = _column_problem(record, event[2:], seq, prev_head)
+        if edited:
+            return "column_mismatch", edited
         head = self._heads[seq]
         return "checkpoint_mismatch", (
             f"event {seq} has hash {claimed_hash}, but a signed checkpoint says the "
@@ -197,6 +207,27 @@ class ChainVerifier:
             f"the tail after seq {self._size} was cut off"
         )
         return self._size + 1, "truncated", reason
+
+
+def _labels(record: dict[str, Any]) -> tuple[Any, ...]:
+    return record["ts"], record["actor"], record["action"], record["object"]
+
+
+def _column_problem(record: dict[str, Any], columns: tuple[Any, ...], seq: int, prev_head: str) -> str | None:
+    if not columns:
+        return None
+    hashed = (seq, prev_head, *_labels(record))
+    edited = [
+        f"{name} is {stored!r} where the hashed record says {said!r}"
+        for name, stored, said in zip(STORED_COLUMNS, columns, hashed, strict=True)
+        if stored != said
+    ]
+    if not edited:
+        return None
+    return (
+        f"event {seq}'s stored columns disagree with its hashed record: {'; '.join(edited)}. "
+        "The column was edited in the database, so filters on it hide or misplace the event"
+    )
 
 
 def _shape_problem(record: Any, seq: int) -> str:
