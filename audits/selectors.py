@@ -4,16 +4,18 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from audits.highwater import HighWater, HighWaterUnreadable, state_read
 from audits.keys import signing_key
 from audits.ledger.export import export_line
 from audits.ledger.fastjson import parse_record
-from audits.ledger.hashing import format_ts
+from audits.ledger.hashing import GENESIS_PREV, format_ts
 from audits.ledger.verify import ChainVerifier, VerifyResult
 from audits.models import AuditEvent, Checkpoint
 
@@ -84,6 +86,58 @@ def audit_trail_verify() -> VerifyResult:
     with closing(stored_chain()) as events:
         verifier.feed_many(events)
     return verifier.result()
+
+
+@dataclass(frozen=True)
+class TrailHealth:
+    ok: bool
+    summary: str
+
+
+def audit_trail_health() -> TrailHealth:
+    """Cheap enough for every /healthz and admin page: the periodic job's last verification (the checkpoint
+    job verifies everything before it signs) and a few index lookups on the head and the high-water mark."""
+    try:
+        state = state_read()
+        problem = _head_problem(state.signed)
+    except HighWaterUnreadable as exc:
+        return TrailHealth(False, f"the audit trail cannot be checked: {exc}")
+    last = state.last_check
+    if problem:
+        return TrailHealth(False, f"the audit trail does not verify: {problem}")
+    if last and not last.get("ok"):
+        reason = last.get("reason") or "no reason recorded"
+        return TrailHealth(False, f"the audit trail does not verify (checked {last.get('at')}): {reason}")
+    if not last:
+        return TrailHealth(True, "head consistent; not yet verified in full by the periodic checkpoint job")
+    return TrailHealth(True, f"verified {last.get('size')} events at {last.get('at')}; head consistent")
+
+
+def _head_problem(signed: HighWater | None) -> str | None:
+    """The newest event checked on its own (hash, shape, link, columns) and the high-water mark still covered."""
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    if signed and (head or 0) < signed.size:
+        return f"it holds {head or 0} events, but {signed.size} were signed: its tail was cut"
+    if head is None:
+        return None
+    seqs = [head - 1, head] + ([signed.size] if signed else [])
+    rows = {event[2]: event for event in _rows(seqs)}
+    if signed and (signed.size not in rows or rows[signed.size][1] != signed.head):
+        return f"event {signed.size} is not the one signed at that size (head {signed.head}): history was replaced"
+    before = rows.get(head - 1)
+    if before is None and head != 1:
+        return f"event {head - 1}, before the newest, is missing"
+    verifier = ChainVerifier(after=(head - 1, before[1]) if before else (0, GENESIS_PREV), parse=parse_record)
+    verifier.feed_many([rows[head]])
+    result = verifier.result()
+    return None if result.ok else f"at seq {result.bad_seq} ({result.code}): {result.reason}"
+
+
+def _rows(seqs: list[int]) -> list[tuple]:
+    found = []
+    for seq in set(seqs):
+        found.extend(stored_chain(from_seq=seq, to_seq=seq))
+    return found
 
 
 def export_lines(*, from_seq: int = 1, to_seq: int | None = None) -> Iterator[bytes]:

@@ -73,13 +73,15 @@ class ChainVerifier:
         checkpoints: Iterable[SignedCheckpoint] = (),
         public_key: Ed25519PublicKey | None = None,
         parse: Callable[[bytes], Any] = parse_json,
+        after: tuple[int, str] = (0, GENESIS_PREV),
     ) -> None:
         # ``parse`` only speeds up the common case: an event it reads as well-formed and in place is
         # accepted, anything else is diagnosed with parse_json, so a faster parser (the service passes
         # audits/ledger/fastjson.py) cannot change a verdict unless it accepts what parse_json refuses
         # or misreads keys, "v", "seq" or "prev".
         self._parse = parse
-        self._size, self._head, self._checked = 0, GENESIS_PREV, 0
+        # ``after``: the seq and hash of the event before the first one fed, to check a stretch of the chain.
+        (self._size, self._head), self._checked = after, 0
         self._failure: tuple[int, str, str] | None = None
         self._heads: dict[int, str] = {}
         checkpoints = list(checkpoints)
