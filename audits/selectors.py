@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from audits.highwater import HighWater, HighWaterUnreadable, state_read
-from audits.keys import signing_key
+from audits.keys import verification_keys
 from audits.ledger.export import export_line
 from audits.ledger.fastjson import parse_record
 from audits.ledger.hashing import GENESIS_PREV, format_ts
@@ -80,9 +80,7 @@ def stored_checkpoints() -> list[tuple[dict, str]]:
 
 def audit_trail_verify() -> VerifyResult:
     """Verifies every stored event and every stored checkpoint against the service's key."""
-    verifier = ChainVerifier(
-        checkpoints=stored_checkpoints(), public_key=signing_key().public_key(), parse=parse_record
-    )
+    verifier = ChainVerifier(checkpoints=stored_checkpoints(), public_key=verification_keys(), parse=parse_record)
     with closing(stored_chain()) as events:
         verifier.feed_many(events)
     return verifier.result()

@@ -225,6 +225,8 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("Setting CELERY_TASK_TIME_LIMIT: must exceed CELERY_TASK_SOFT_TIME_LIMIT")
 # The Ed25519 key that signs audit-trail checkpoints; generated here for the embedded default only.
 AUDIT_SIGNING_KEY_FILE = env_path("AUDIT_SIGNING_KEY_FILE", VAR_DIR / "audit_signing_key.pem", base=BASE_DIR)
+# Public keys (PEM files) of signing keys retired by a rotation: the checkpoints they signed still verify.
+AUDIT_RETIRED_PUBLIC_KEY_FILES = env_list("AUDIT_RETIRED_PUBLIC_KEY_FILES", [])
 AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 3600, minimum=10)
 # The largest size and head the service has signed, outside the database: it never signs a shorter or other history.
 AUDIT_HIGH_WATER_FILE = env_path(

@@ -14,7 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from json.scanner import make_scanner
 from typing import Any
@@ -71,7 +71,7 @@ class ChainVerifier:
     def __init__(
         self,
         checkpoints: Iterable[SignedCheckpoint] = (),
-        public_key: Ed25519PublicKey | None = None,
+        public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None = None,
         parse: Callable[[bytes], Any] = parse_json,
         after: tuple[int, str] = (0, GENESIS_PREV),
     ) -> None:
@@ -85,21 +85,24 @@ class ChainVerifier:
         self._failure: tuple[int, str, str] | None = None
         self._heads: dict[int, str] = {}
         checkpoints = list(checkpoints)
-        if public_key is None:
+        # After a key rotation the service's current key and its retired ones: a checkpoint is
+        # valid under any of them.
+        keys = () if public_key is None else tuple(public_key) if isinstance(public_key, Sequence) else (public_key,)
+        if not keys:
             if checkpoints:
                 raise ValueError("checkpoints can only be verified with the service's public key")
         else:
             for body, signature in checkpoints:
-                self._add_checkpoint(body, signature, public_key)
+                self._add_checkpoint(body, signature, keys)
         self._max_size = max(self._heads, default=0)
 
-    def _add_checkpoint(self, body: dict[str, Any], signature: str, public_key: Ed25519PublicKey) -> None:
+    def _add_checkpoint(self, body: dict[str, Any], signature: str, keys: tuple[Ed25519PublicKey, ...]) -> None:
         # Rebuilding the body validates its shape and keeps only the signed keys.
         body, signature = checkpoint_from_json({**body, "signature": signature})
         size, head = body["size"], body["head"]
         if self._failure is not None:
             return
-        if not checkpoint_signature_valid(public_key, body, signature):
+        if not any(checkpoint_signature_valid(key, body, signature) for key in keys):
             self._failure = (
                 size,
                 "bad_checkpoint_signature",
@@ -273,7 +276,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("trail", help="JSON Lines export, one record per line in seq order ('-' reads stdin)")
     parser.add_argument("--checkpoints", help="JSON array of signed checkpoints, or a listing with a 'results' list")
-    parser.add_argument("--public-key", help="the service's Ed25519 public key (PEM); needed with --checkpoints")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        help="the service's Ed25519 public key (PEM); needed with --checkpoints. Repeat it for keys the service "
+        "used before a rotation: a checkpoint is valid under any of them",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as a JSON object")
     return parser
 
@@ -301,11 +309,15 @@ def _named(where: str, load: Callable[[Any], Any], source: Any) -> Any:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.public_key:
-        with open(args.public_key, "rb") as fh:
-            options["public_key"] = _named(args.public_key, load_public_key, fh.read())
+        options["public_key"] = [_read_public_key(path) for path in args.public_key]
     if args.checkpoints:
         options["checkpoints"] = _read_checkpoints(args.checkpoints)
     return options
+
+
+def _read_public_key(path: str) -> Ed25519PublicKey:
+    with open(path, "rb") as fh:
+        return _named(path, load_public_key, fh.read())
 
 
 def _verify_trail(path: str, options: dict[str, Any]) -> VerifyResult:

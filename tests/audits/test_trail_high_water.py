@@ -7,6 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audits.highwater import HighWater, state_path, state_read
+from audits.keys import public_pem
+from audits.ledger.signing import generate_private_key_pem
+from audits.ledger.verify import main as verify_main
 from audits.models import Checkpoint
 from audits.selectors import audit_trail_verify
 from audits.services import ChainBroken, audit_event_append, checkpoint_create
@@ -87,3 +90,31 @@ def test_a_fresh_mark_starts_from_what_the_trail_verifies():
     assert not state_path().exists()
     assert checkpoint_create().size == 2
     assert state_read().signed.size == 2
+
+
+def test_a_rotated_key_keeps_the_old_checkpoints_verifying_and_the_mark(settings, tmp_path):
+    _append(3)
+    checkpoint_create()
+    retired = tmp_path / "retired.pem"
+    retired.write_bytes(public_pem())
+    settings.AUDIT_SIGNING_KEY_FILE = tmp_path / "new_key.pem"
+    settings.AUDIT_SIGNING_KEY_FILE.write_bytes(generate_private_key_pem())
+    assert audit_trail_verify().code == "bad_checkpoint_signature"  # the old checkpoint, under the new key only
+    settings.AUDIT_RETIRED_PUBLIC_KEY_FILES = [str(retired)]
+    _append(1)
+    second = checkpoint_create()
+    assert second.key_fingerprint != Checkpoint.objects.get(size=3).key_fingerprint
+    result = audit_trail_verify()
+    assert result.ok and result.checkpoints_checked == 2
+    assert state_read().signed == HighWater(size=4, head=second.head)
+
+    # The auditor's verifier takes both public keys.
+    trail, checkpoints, current = tmp_path / "trail.jsonl", tmp_path / "checkpoints.json", tmp_path / "current.pem"
+    call_command("export_audit_trail", "--output", str(trail))
+    checkpoints.write_text(
+        json.dumps([{**json.loads(bytes(c.body)), "signature": c.signature} for c in Checkpoint.objects.all()])
+    )
+    current.write_bytes(public_pem())
+    argv = [str(trail), "--checkpoints", str(checkpoints), "--public-key", str(current)]
+    assert verify_main(argv) == 1
+    assert verify_main([*argv, "--public-key", str(retired)]) == 0
