@@ -161,9 +161,9 @@ def checkpoint_create():
         raise ChainBroken(str(exc)) from exc
     result = audit_trail_verify()
     problem = _unsignable(result, state.signed)
-    check = {"at": format_ts(timezone.now()), "ok": problem is None, **result.to_json()}
+    check = {**result.to_json(), "at": format_ts(timezone.now()), "ok": problem is None, "reason": problem}
     if problem:
-        state_write(TrailState(signed=state.signed, last_check={**check, "ok": False, "reason": problem}))
+        state_write(TrailState(signed=state.signed, last_check=check))
         raise ChainBroken(problem)
     checkpoint = _checkpoint_at(result) if result.size else None
     signed = state.signed
@@ -182,7 +182,8 @@ def _unsignable(result, signed: HighWater | None) -> str | None:
         return (
             f"the audit trail holds {result.size} events, but the service has already signed {signed.size} "
             f"(head {signed.head}; high-water file {state_path()}): its tail was cut, and a shorter history "
-            "is never signed. Restore the events from a backup"
+            "is never signed. Restore the events from a backup (only if this database was replaced on purpose, "
+            "move the high-water file away)"
         )
     at_mark = AuditEvent.objects.filter(seq=signed.size).values_list("hash", flat=True).first()
     if at_mark != signed.head:
