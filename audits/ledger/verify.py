@@ -78,7 +78,7 @@ class ChainVerifier:
         # ``parse`` only speeds up the common case: an event it reads as well-formed and in place is
         # accepted, anything else is diagnosed with parse_json, so a faster parser (the service passes
         # audits/ledger/fastjson.py) cannot change a verdict unless it accepts what parse_json refuses
-        # or misreads keys, "v", "seq" or "prev".
+        # or misreads keys, "v", "seq", "prev" or the strings compared with a row's columns.
         self._parse = parse
         # ``after``: the seq and hash of the event before the first one fed, to check a stretch of the chain.
         (self._size, self._head), self._checked = after, 0

@@ -20,7 +20,7 @@ from django.db import migrations
 
 # audits.services.CHAIN_LOCK_KEY, written out: a migration must not change when that module does.
 CHAIN_LOCK_KEY = 0x5645524954590001
-MAX_DATA_DEPTH = 256
+MAX_DATA_DEPTH = 256  # audits.ledger.hashing.MAX_DATA_DEPTH, which refuses such data before it gets here
 TS_FORMAT = """'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""
 
 POSTGRES_FUNCTION = f"""

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from audits.ledger.hashing import canonical, seal, sha256_hex
+from audits.ledger.hashing import MAX_DATA_DEPTH, canonical, seal, sha256_hex
 from audits.models import AuditEvent
 from audits.selectors import audit_trail_verify
 from audits.services import audit_event_append, checkpoint_create
@@ -123,4 +123,8 @@ def test_postgres_takes_what_the_service_writes_at_any_escaping(postgres_only):
     # JCS escapes exactly what PostgreSQL's to_json escapes; the trigger rebuilds the columns that way.
     audit_event_append(actor='we"ird\\actor\x01é', action="test.event", data={"nul": "\x00", "x": [1.5, {"y": None}]})
     audit_event_append(actor="user:1", action="test.event", object_ref="registry.model:ü-1")
+    deepest: dict = {}
+    for _ in range(MAX_DATA_DEPTH - 1):  # the deepest data the service hashes, the trigger takes
+        deepest = {"a": deepest}
+    audit_event_append(actor="user:1", action="test.event", data=deepest)
     assert audit_trail_verify().ok
