@@ -4,7 +4,7 @@ everything also verify the trail here, download its export, and see people's nam
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -12,11 +12,21 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from audits.models import AuditEvent, Checkpoint
-from audits.selectors import actor_names, audit_trail_verify, event_record
+from audits.selectors import actor_names, audit_trail_health, audit_trail_verify, event_record
 from core.permissions import reads_everything
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """The trail's pages open with a banner whenever the trail does not verify (audit_trail_health)."""
+
+    def changelist_view(self, request, extra_context=None):
+        _warn_when_broken(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        _warn_when_broken(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -81,6 +91,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="record (the hashed bytes)")
     def record(self, obj) -> str:
         return format_html("<pre>{}</pre>", json.dumps(json.loads(bytes(obj.body)), indent=2, ensure_ascii=False))
+
+
+def _warn_when_broken(request) -> None:
+    health = audit_trail_health()
+    if not health.ok:
+        messages.error(request, f"The audit trail does NOT verify: {health.summary}")
 
 
 def _name_actors(request, events, actors: list[str]) -> None:

@@ -1,12 +1,13 @@
 """The checkpoint signing key, read from the file named by AUDIT_SIGNING_KEY_FILE."""
 
 import hashlib
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from audits.ledger.signing import generate_private_key_pem, load_private_key, public_key_pem
+from audits.ledger.signing import generate_private_key_pem, load_private_key, load_public_key, public_key_pem
 
 
 def _ensure_key_file() -> None:
@@ -37,6 +38,18 @@ def signing_key():
 
 def public_pem() -> bytes:
     return public_key_pem(signing_key())
+
+
+def verification_keys() -> list:
+    """The current key's public half, then those retired by a rotation (AUDIT_RETIRED_PUBLIC_KEY_FILES):
+    checkpoints signed before a rotation keep verifying."""
+    keys = [signing_key().public_key()]
+    for path in settings.AUDIT_RETIRED_PUBLIC_KEY_FILES:
+        try:
+            keys.append(load_public_key(Path(path).read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise ImproperlyConfigured(f"Setting AUDIT_RETIRED_PUBLIC_KEY_FILES: {path}: {exc}") from exc
+    return keys
 
 
 def fingerprint(private_key) -> str:

@@ -4,14 +4,18 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
-from audits.keys import signing_key
+from audits.highwater import HighWater, HighWaterUnreadable, state_read
+from audits.keys import verification_keys
+from audits.ledger.export import export_line
 from audits.ledger.fastjson import parse_record
-from audits.ledger.hashing import join_line
+from audits.ledger.hashing import GENESIS_PREV, format_ts
 from audits.ledger.verify import ChainVerifier, VerifyResult
 from audits.models import AuditEvent, Checkpoint
 
@@ -19,21 +23,40 @@ CHUNK = 1000
 MAX_SEQ = 2**63 - 1
 
 
-def stored_chain(*, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple[bytes, str]]:
+# What a stored event is read as: (body, hash, *STORED_COLUMNS), the timestamp written as the record writes it.
+_CHAIN_SQL = (
+    "SELECT body, hash, seq, prev, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "actor, action, object_ref FROM audits_auditevent WHERE seq >= %s AND seq <= %s ORDER BY seq"
+)
+# As text: Django's converter would raise on a timestamp a DBA garbled, rather than let verification name it.
+_SQLITE_CHAIN_SQL = (
+    "SELECT body, hash, seq, prev, CAST(ts AS TEXT), actor, action, object_ref FROM audits_auditevent "
+    "WHERE seq >= %s AND seq <= %s ORDER BY seq"
+)
+
+
+def stored_chain(*, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple]:
+    """Every stored column of each event in the range, in seq order: what verification checks."""
     if connection.vendor == "postgresql":
         yield from _binary_chain(from_seq, to_seq)
         return
-    rows = AuditEvent.objects.filter(seq__gte=from_seq)
-    if to_seq is not None:
-        rows = rows.filter(seq__lte=to_seq)
-    for body, digest in rows.order_by("seq").values_list("body", "hash").iterator(chunk_size=CHUNK):
-        yield bytes(body), digest
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_CHAIN_SQL, [from_seq, MAX_SEQ if to_seq is None else to_seq])
+        while rows := cursor.fetchmany(CHUNK):
+            for body, digest, seq, prev, ts, *labels in rows:
+                yield (bytes(body), digest, seq, prev, _sqlite_ts(ts), *labels)
 
 
-_CHAIN_SQL = "SELECT body, hash FROM audits_auditevent WHERE seq >= %s AND seq <= %s ORDER BY seq"
+def _sqlite_ts(stored) -> str:
+    """SQLite keeps Django's text form of the UTC time; Django's converter reads it as a datetime."""
+    try:
+        moment = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+        return format_ts(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (TypeError, ValueError):
+        return stored  # not a timestamp at all: it cannot equal the record's, and verification says so
 
 
-def _binary_chain(from_seq: int, to_seq: int | None) -> Iterator[tuple[bytes, str]]:
+def _binary_chain(from_seq: int, to_seq: int | None) -> Iterator[tuple]:
     """One query whose rows stream in chunks, in binary: bodies arrive as bytes rather than hex text,
     and the server sends the next rows while the verifier checks these, without a round trip per batch
     (a named cursor's FETCHes took twice as long for a million events)."""
@@ -57,17 +80,67 @@ def stored_checkpoints() -> list[tuple[dict, str]]:
 
 def audit_trail_verify() -> VerifyResult:
     """Verifies every stored event and every stored checkpoint against the service's key."""
-    verifier = ChainVerifier(
-        checkpoints=stored_checkpoints(), public_key=signing_key().public_key(), parse=parse_record
-    )
+    verifier = ChainVerifier(checkpoints=stored_checkpoints(), public_key=verification_keys(), parse=parse_record)
     with closing(stored_chain()) as events:
         verifier.feed_many(events)
     return verifier.result()
 
 
+@dataclass(frozen=True)
+class TrailHealth:
+    ok: bool
+    summary: str
+
+
+def audit_trail_health() -> TrailHealth:
+    """Cheap enough for every /healthz and admin page: the periodic job's last verification (the checkpoint
+    job verifies everything before it signs) and a few index lookups on the head and the high-water mark."""
+    try:
+        state = state_read()
+        problem = _head_problem(state.signed)
+    except HighWaterUnreadable as exc:
+        return TrailHealth(False, f"the audit trail cannot be checked: {exc}")
+    last = state.last_check
+    if problem:
+        return TrailHealth(False, f"the audit trail does not verify: {problem}")
+    if last and not last.get("ok"):
+        reason = last.get("reason") or "no reason recorded"
+        return TrailHealth(False, f"the audit trail does not verify (checked {last.get('at')}): {reason}")
+    if not last:
+        return TrailHealth(True, "head consistent; not yet verified in full by the periodic checkpoint job")
+    return TrailHealth(True, f"verified {last.get('size')} events at {last.get('at')}; head consistent")
+
+
+def _head_problem(signed: HighWater | None) -> str | None:
+    """The newest event checked on its own (hash, shape, link, columns) and the high-water mark still covered."""
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    if signed and (head or 0) < signed.size:
+        return f"it holds {head or 0} events, but {signed.size} were signed: its tail was cut"
+    if head is None:
+        return None
+    seqs = [head - 1, head] + ([signed.size] if signed else [])
+    rows = {event[2]: event for event in _rows(seqs)}
+    if signed and (signed.size not in rows or rows[signed.size][1] != signed.head):
+        return f"event {signed.size} is not the one signed at that size (head {signed.head}): history was replaced"
+    before = rows.get(head - 1)
+    if before is None and head != 1:
+        return f"event {head - 1}, before the newest, is missing"
+    verifier = ChainVerifier(after=(head - 1, before[1]) if before else (0, GENESIS_PREV), parse=parse_record)
+    verifier.feed_many([rows[head]])
+    result = verifier.result()
+    return None if result.ok else f"at seq {result.bad_seq} ({result.code}): {result.reason}"
+
+
+def _rows(seqs: list[int]) -> list[tuple]:
+    found = []
+    for seq in set(seqs):
+        found.extend(stored_chain(from_seq=seq, to_seq=seq))
+    return found
+
+
 def export_lines(*, from_seq: int = 1, to_seq: int | None = None) -> Iterator[bytes]:
-    for body, digest in stored_chain(from_seq=from_seq, to_seq=to_seq):
-        yield join_line(body, digest) + b"\n"
+    for event in stored_chain(from_seq=from_seq, to_seq=to_seq):
+        yield export_line(event, parse=parse_record) + b"\n"
 
 
 def event_record(event: AuditEvent) -> dict:

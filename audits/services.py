@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audits.highwater import HighWater, HighWaterUnreadable, TrailState, state_path, state_read, state_write
 from audits.keys import fingerprint, signing_key
-from audits.ledger.hashing import GENESIS_PREV, canonical, prepare
+from audits.ledger.hashing import GENESIS_PREV, canonical, format_ts, prepare
 from audits.ledger.signing import checkpoint_body, sign_checkpoint
 from audits.models import AuditEvent, Checkpoint, PersonalRecord
 from core.models import IdempotencyRecord
@@ -101,7 +102,8 @@ def audit_event_append(*, actor: str, action: str, object_ref: str = "", data: d
             seq, prev = _lock_and_read_head(cursor)
             now = timezone.now()
             sealed = prepared.seal(seq=seq, ts=now, prev=prev)
-            row = (seq, now, actor, action, object_ref, prev, sealed.hash, sealed.body)
+            # The columns hold the values as hashed (NFC): the database checks that they match the body.
+            row = (seq, now, prepared.actor, prepared.action, prepared.object, prev, sealed.hash, sealed.body)
             cursor.execute(_INSERT_SQL, row)
         event = AuditEvent(*row)
         event._state.adding, event._state.db = False, connection.alias
@@ -151,21 +153,58 @@ def _anonymise_user(pk: int) -> None:
 
 
 class ChainBroken(Exception):
-    """The stored chain fails verification: the service will not sign it."""
+    """The stored chain fails verification, or is not the history already signed: the service will not sign it."""
 
 
 @transaction.atomic
 def checkpoint_create():
-    """Signs the current head, after verifying the whole stored chain, so a tampered
-    history is never endorsed. Returns None on an empty trail."""
+    """Signs the current head, after verifying the whole stored chain and checking that it extends the
+    high-water mark (what was signed before, kept outside the database), so that neither a tampered
+    history nor a shorter one is ever endorsed. Every run records its verdict beside the mark, which
+    /healthz and the admin read. Returns None on an empty trail."""
     from audits.selectors import audit_trail_verify
 
     _lock_chain()
+    try:
+        state = state_read()
+    except HighWaterUnreadable as exc:
+        raise ChainBroken(str(exc)) from exc
     result = audit_trail_verify()
+    problem = _unsignable(result, state.signed)
+    check = {**result.to_json(), "at": format_ts(timezone.now()), "ok": problem is None, "reason": problem}
+    if problem:
+        state_write(TrailState(signed=state.signed, last_check=check))
+        raise ChainBroken(problem)
+    checkpoint = _checkpoint_at(result) if result.size else None
+    signed = state.signed
+    if checkpoint is not None and (signed is None or checkpoint.size > signed.size):
+        signed = HighWater(size=checkpoint.size, head=checkpoint.head)
+    state_write(TrailState(signed=signed, last_check=check))
+    return checkpoint
+
+
+def _unsignable(result, signed: HighWater | None) -> str | None:
     if not result.ok:
-        raise ChainBroken(f"audit trail fails verification at seq {result.bad_seq}: {result.reason}")
-    if result.size == 0:
+        return f"audit trail fails verification at seq {result.bad_seq}: {result.reason}"
+    if signed is None:
         return None
+    if result.size < signed.size:
+        return (
+            f"the audit trail holds {result.size} events, but the service has already signed {signed.size} "
+            f"(head {signed.head}; high-water file {state_path()}): its tail was cut, and a shorter history "
+            "is never signed. Restore the events from a backup (only if this database was replaced on purpose, "
+            "move the high-water file away)"
+        )
+    at_mark = AuditEvent.objects.filter(seq=signed.size).values_list("hash", flat=True).first()
+    if at_mark != signed.head:
+        return (
+            f"event {signed.size} has hash {at_mark}, but the service signed head {signed.head} at that size "
+            f"(high-water file {state_path()}): the history was replaced, and another history is never signed"
+        )
+    return None
+
+
+def _checkpoint_at(result) -> Checkpoint:
     existing = Checkpoint.objects.filter(size=result.size).first()
     if existing:
         return existing

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
+from audits.selectors import audit_trail_health
 from governance.celery import app
 
 
@@ -31,7 +32,15 @@ def check_worker() -> str:
     return f"ok ({len(replies)} answering)"
 
 
-CHECKS = {"database": check_database, "broker": check_broker, "worker": check_worker}
+def check_trail() -> str:
+    health = audit_trail_health()
+    if not health.ok:
+        raise RuntimeError(health.summary)
+    return health.summary
+
+
+# The trail comes before the broker, whose failure ends the checks.
+CHECKS = {"database": check_database, "trail": check_trail, "broker": check_broker, "worker": check_worker}
 
 
 def run_checks() -> tuple[bool, dict[str, dict]]:

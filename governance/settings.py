@@ -268,7 +268,13 @@ if JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("Setting JOB_STALE_SECONDS: must be at least twice JOB_HEARTBEAT_SECONDS")
 # The Ed25519 key that signs audit-trail checkpoints; generated here for the embedded default only.
 AUDIT_SIGNING_KEY_FILE = env_path("AUDIT_SIGNING_KEY_FILE", VAR_DIR / "audit_signing_key.pem", base=BASE_DIR)
+# Public keys (PEM files) of signing keys retired by a rotation: the checkpoints they signed still verify.
+AUDIT_RETIRED_PUBLIC_KEY_FILES = env_list("AUDIT_RETIRED_PUBLIC_KEY_FILES", [])
 AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 3600, minimum=10)
+# The largest size and head the service has signed, outside the database: it never signs a shorter or other history.
+AUDIT_HIGH_WATER_FILE = env_path(
+    "AUDIT_HIGH_WATER_FILE", AUDIT_SIGNING_KEY_FILE.parent / "audit_high_water.json", base=BASE_DIR
+)
 HEALTH_CHECK_TIMEOUT = env_int("HEALTH_CHECK_TIMEOUT", 2, minimum=1)
 # Without a broker, the serving process runs the periodic schedule itself (governance/embedded_beat.py).
 EMBEDDED_BEAT = env_bool("EMBEDDED_BEAT", CELERY_TASK_ALWAYS_EAGER)

@@ -78,6 +78,8 @@ def _storage(settings, tmp_path):
     settings.DATASET_ROOT = tmp_path / "storage" / "datasets"
     settings.REPORT_ROOT = tmp_path / "storage" / "reports"
     settings.EVIDENCE_ROOT = tmp_path / "storage" / "evidence"
+    # What each test's trail has signed: its database starts empty, so its high-water mark does too.
+    settings.AUDIT_HIGH_WATER_FILE = tmp_path / "keys" / "audit_high_water.json"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -25,6 +25,9 @@ BODY_KEYS = RECORD_KEYS - {"hash"}
 # Most JSON parsers read numbers as IEEE doubles; a larger int would be read
 # back as a different number by some auditors' tools.
 MAX_SAFE_INT = 2**53 - 1
+# Values nest at most this many levels below the top (255 deep): verifiers' parsers recurse, and the
+# insert trigger on PostgreSQL (migration audits.0007) refuses deeper data, so appending it fails here first.
+MAX_DATA_DEPTH = 256
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX64_BYTES = re.compile(rb"[0-9a-f]{64}")
@@ -64,7 +67,9 @@ def _is_real_time(ts: str) -> bool:
     return True
 
 
-def normalise(value: Any, path: str = "data") -> Any:
+def normalise(value: Any, path: str = "data", level: int = 0) -> Any:
+    if level >= MAX_DATA_DEPTH:
+        raise ValueError(f"{path}: nested {level} levels deep; the audit trail takes at most {MAX_DATA_DEPTH - 1}")
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -74,9 +79,9 @@ def normalise(value: Any, path: str = "data") -> Any:
     if isinstance(value, str):
         return _nfc(value, path)
     if isinstance(value, (list, tuple)):
-        return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [normalise(item, f"{path}[{i}]", level + 1) for i, item in enumerate(value)]
     if isinstance(value, dict):
-        return _normalise_dict(value, path)
+        return _normalise_dict(value, path, level)
     raise ValueError(
         f"{path}: unsupported type {type(value).__name__} (allowed: None, bool, int, float, str, list, tuple, dict)"
     )
@@ -103,7 +108,7 @@ def _nfc(text: str, path: str) -> str:
     return unicodedata.normalize("NFC", plain)
 
 
-def _normalise_dict(value: dict[Any, Any], path: str) -> dict[str, Any]:
+def _normalise_dict(value: dict[Any, Any], path: str, level: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str):
@@ -111,7 +116,7 @@ def _normalise_dict(value: dict[Any, Any], path: str) -> dict[str, Any]:
         name = _nfc(key, f"{path} (key {key!r})")
         if name in out:
             raise ValueError(f"{path}: two keys are both {name!r} after NFC normalisation")
-        out[name] = normalise(item, f"{path}.{name}")
+        out[name] = normalise(item, f"{path}.{name}", level + 1)
     return out
 
 
@@ -163,10 +168,14 @@ class PreparedRecord:
     JCS orders the members action, actor, data, object, prev, seq, ts, v, so the bytes up to
     "prev" do not depend on the chain: they are built before the chain is locked, and only the
     short tail (prev, seq, ts, v) is written while it is held. seal() stays the reference; the
-    tests check both give the same bytes.
+    tests check both give the same bytes. ``actor``, ``action`` and ``object`` are the values as
+    hashed (NFC), which is what the row's columns beside the body must hold.
     """
 
     head: bytes
+    actor: str
+    action: str
+    object: str
 
     def seal(self, *, seq: int, ts: datetime | str, prev: str) -> SealedRecord:
         tail = f'{prev}","seq":{_checked_seq(seq, prev)},"ts":"{coerce_ts(ts)}","v":{RECORD_VERSION}}}'
@@ -177,7 +186,8 @@ class PreparedRecord:
 def prepare(*, actor: str, action: str, object: str, data: dict[str, Any]) -> PreparedRecord:
     members = {"action": _label("action", action), "actor": _label("actor", actor)}
     members.update({"data": _data(data), "object": _object_ref(object)})
-    return PreparedRecord(head=canonical(members)[:-1] + b',"prev":"')
+    head = canonical(members)[:-1] + b',"prev":"'
+    return PreparedRecord(head=head, actor=members["actor"], action=members["action"], object=members["object"])
 
 
 def _checked_seq(seq: object, prev: object) -> int:

@@ -14,7 +14,7 @@ import argparse
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from json.scanner import make_scanner
 from typing import Any
@@ -26,6 +26,9 @@ from audits.ledger.signing import checkpoint_from_json, checkpoint_signature_val
 
 _sha256 = hashlib.sha256
 SignedCheckpoint = tuple[dict[str, Any], str]
+# The columns a database keeps beside each event's hashed body, in the order a stored row gives them
+# after (body, hash): each must say what the body says, or a filter on it would hide or misplace the event.
+STORED_COLUMNS = ("seq", "prev", "ts", "actor", "action", "object_ref")
 
 
 def _reject_constant(name: str) -> None:
@@ -68,33 +71,38 @@ class ChainVerifier:
     def __init__(
         self,
         checkpoints: Iterable[SignedCheckpoint] = (),
-        public_key: Ed25519PublicKey | None = None,
+        public_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None = None,
         parse: Callable[[bytes], Any] = parse_json,
+        after: tuple[int, str] = (0, GENESIS_PREV),
     ) -> None:
         # ``parse`` only speeds up the common case: an event it reads as well-formed and in place is
         # accepted, anything else is diagnosed with parse_json, so a faster parser (the service passes
         # audits/ledger/fastjson.py) cannot change a verdict unless it accepts what parse_json refuses
-        # or misreads keys, "v", "seq" or "prev".
+        # or misreads keys, "v", "seq", "prev" or the strings compared with a row's columns.
         self._parse = parse
-        self._size, self._head, self._checked = 0, GENESIS_PREV, 0
+        # ``after``: the seq and hash of the event before the first one fed, to check a stretch of the chain.
+        (self._size, self._head), self._checked = after, 0
         self._failure: tuple[int, str, str] | None = None
         self._heads: dict[int, str] = {}
         checkpoints = list(checkpoints)
-        if public_key is None:
+        # After a key rotation the service's current key and its retired ones: a checkpoint is
+        # valid under any of them.
+        keys = () if public_key is None else tuple(public_key) if isinstance(public_key, Sequence) else (public_key,)
+        if not keys:
             if checkpoints:
                 raise ValueError("checkpoints can only be verified with the service's public key")
         else:
             for body, signature in checkpoints:
-                self._add_checkpoint(body, signature, public_key)
+                self._add_checkpoint(body, signature, keys)
         self._max_size = max(self._heads, default=0)
 
-    def _add_checkpoint(self, body: dict[str, Any], signature: str, public_key: Ed25519PublicKey) -> None:
+    def _add_checkpoint(self, body: dict[str, Any], signature: str, keys: tuple[Ed25519PublicKey, ...]) -> None:
         # Rebuilding the body validates its shape and keeps only the signed keys.
         body, signature = checkpoint_from_json({**body, "signature": signature})
         size, head = body["size"], body["head"]
         if self._failure is not None:
             return
-        if not checkpoint_signature_valid(public_key, body, signature):
+        if not any(checkpoint_signature_valid(key, body, signature) for key in keys):
             self._failure = (
                 size,
                 "bad_checkpoint_signature",
@@ -108,15 +116,17 @@ class ChainVerifier:
                 "the service signed two different histories",
             )
 
-    def feed(self, body: bytes, claimed_hash: str) -> None:
-        self.feed_many(((body, claimed_hash),))
+    def feed(self, body: bytes, claimed_hash: str, *columns: Any) -> None:
+        self.feed_many(((body, claimed_hash, *columns),))
 
     def feed_line(self, line: bytes) -> None:
         self.feed_many(line_pairs((line,)))
 
-    def feed_many(self, events: Iterable[tuple[bytes | None, str]]) -> None:
-        """Checks (body, claimed hash) pairs in seq order until the first failure.
+    def feed_many(self, events: Iterable[tuple[Any, ...]]) -> None:
+        """Checks stored events in seq order until the first failure.
 
+        Each event is (body, claimed hash) or, from a database, (body, claimed hash, *STORED_COLUMNS):
+        the row's other columns, ``ts`` as the record writes it, each checked against the hashed body.
         One loop with the per-event checks inline: a million events spend most of their time in
         function calls otherwise. Anything unexpected goes to ``_diagnose``, which finds the reason.
         A body of None stands for an export line that could not be split (its reason in place of the hash).
@@ -126,8 +136,8 @@ class ChainVerifier:
         sha256, parse, keys, heads = _sha256, self._parse, BODY_KEYS, self._heads
         size, head, checked = self._size, self._head, self._checked
         try:
-            for body, claimed in events:
-                seq = size + 1
+            for event in events:
+                seq, body, claimed = size + 1, event[0], event[1]
                 if body is not None and sha256(body).hexdigest() == claimed:
                     try:
                         record = parse(body)
@@ -141,6 +151,7 @@ class ChainVerifier:
                         and type(record["seq"]) is int
                         and record["seq"] == seq
                         and record["prev"] == head
+                        and (len(event) == 2 or event[2:] == (seq, head, *_labels(record)))
                     ):
                         expected = heads.get(seq)
                         if expected is None:
@@ -149,7 +160,7 @@ class ChainVerifier:
                         if expected == claimed:
                             size, head, checked = seq, claimed, checked + 1
                             continue
-                self._failure = (seq, *self._diagnose(body, claimed, seq, head))
+                self._failure = (seq, *self._diagnose(event, seq, head))
                 return
         finally:
             self._size, self._head, self._checked = size, head, checked
@@ -161,7 +172,8 @@ class ChainVerifier:
         bad_seq, code, reason = failure
         return VerifyResult(False, self._size, self._head, bad_seq, reason, code, self._checked)
 
-    def _diagnose(self, body: bytes | None, claimed_hash: str, seq: int, prev_head: str) -> tuple[str, str]:
+    def _diagnose(self, event: tuple[Any, ...], seq: int, prev_head: str) -> tuple[str, str]:
+        body, claimed_hash = event[0], event[1]
         if body is None:
             return "malformed", f"the line for seq {seq} is not a trail record: {claimed_hash}"
         actual = _sha256(body).hexdigest()
@@ -183,6 +195,9 @@ class ChainVerifier:
                 f"event {seq} links to prev {record['prev']}, but the event before it has hash "
                 f"{prev_head}: an event was removed, inserted or replaced here"
             )
+        edited = _column_problem(record, event[2:], seq, prev_head)
+        if edited:
+            return "column_mismatch", edited
         head = self._heads[seq]
         return "checkpoint_mismatch", (
             f"event {seq} has hash {claimed_hash}, but a signed checkpoint says the "
@@ -197,6 +212,27 @@ class ChainVerifier:
             f"the tail after seq {self._size} was cut off"
         )
         return self._size + 1, "truncated", reason
+
+
+def _labels(record: dict[str, Any]) -> tuple[Any, ...]:
+    return record["ts"], record["actor"], record["action"], record["object"]
+
+
+def _column_problem(record: dict[str, Any], columns: tuple[Any, ...], seq: int, prev_head: str) -> str | None:
+    if not columns:
+        return None
+    hashed = (seq, prev_head, *_labels(record))
+    edited = [
+        f"{name} is {stored!r} where the hashed record says {said!r}"
+        for name, stored, said in zip(STORED_COLUMNS, columns, hashed, strict=True)
+        if stored != said
+    ]
+    if not edited:
+        return None
+    return (
+        f"event {seq}'s stored columns disagree with its hashed record: {'; '.join(edited)}. "
+        "The column was edited in the database, so filters on it hide or misplace the event"
+    )
 
 
 def _shape_problem(record: Any, seq: int) -> str:
@@ -240,7 +276,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("trail", help="JSON Lines export, one record per line in seq order ('-' reads stdin)")
     parser.add_argument("--checkpoints", help="JSON array of signed checkpoints, or a listing with a 'results' list")
-    parser.add_argument("--public-key", help="the service's Ed25519 public key (PEM); needed with --checkpoints")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        help="the service's Ed25519 public key (PEM); needed with --checkpoints. Repeat it for keys the service "
+        "used before a rotation: a checkpoint is valid under any of them",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as a JSON object")
     return parser
 
@@ -268,11 +309,15 @@ def _named(where: str, load: Callable[[Any], Any], source: Any) -> Any:
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if args.public_key:
-        with open(args.public_key, "rb") as fh:
-            options["public_key"] = _named(args.public_key, load_public_key, fh.read())
+        options["public_key"] = [_read_public_key(path) for path in args.public_key]
     if args.checkpoints:
         options["checkpoints"] = _read_checkpoints(args.checkpoints)
     return options
+
+
+def _read_public_key(path: str) -> Ed25519PublicKey:
+    with open(path, "rb") as fh:
+        return _named(path, load_public_key, fh.read())
 
 
 def _verify_trail(path: str, options: dict[str, Any]) -> VerifyResult:

@@ -151,8 +151,8 @@ def test_a_rewritten_and_rehashed_history_is_caught_by_the_checkpoint():
         body["data"]["index"] = 1000 + seq
         prev = rewrite(seq, body, rehash=True)
     bare = ChainVerifier()
-    for body, digest in stored_chain():
-        bare.feed(body, digest)
+    for event in stored_chain():
+        bare.feed(*event)
     assert bare.result().ok  # without the checkpoint the rewrite would go unnoticed
     result = audit_trail_verify()
     assert (result.ok, result.code, result.bad_seq) == (False, "checkpoint_mismatch", 4)
@@ -249,4 +249,4 @@ def test_verification_reads_the_chain_in_batches_and_stops_cleanly(monkeypatch, 
         assert (result.ok, result.bad_seq, result.code) == (False, 5, "hash_mismatch")
         # The caller's transaction and connection are still usable after the early stop.
         assert AuditEvent.objects.count() == 7
-    assert [json.loads(body)["seq"] for body, _ in stored_chain(from_seq=3)] == [3, 4, 5, 6, 7]
+    assert [json.loads(event[0])["seq"] for event in stored_chain(from_seq=3)] == [3, 4, 5, 6, 7]

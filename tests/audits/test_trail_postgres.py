@@ -54,6 +54,33 @@ def test_an_application_role_with_insert_and_select_only(django_db_blocker):
             cursor.execute("DROP ROLE verity_app_test")
 
 
+def test_a_role_that_may_only_insert_cannot_append_a_forged_row():
+    """The attack of an INSERT-only account: a row that does not extend the head, or whose hash is
+    hex-shaped but wrong, would have stopped every later append or every checkpoint."""
+    audit_event_append(actor="system", action="test.event")
+    head = AuditEvent.objects.get(seq=1)
+    insert = (
+        "INSERT INTO audits_auditevent (seq, ts, actor, action, object_ref, prev, hash, body) "
+        "VALUES ({seq}, now(), 'user:9', 'forged', '', '{prev}', '{hash}', '\\x7b7d'::bytea)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS verity_insert_only")
+        cursor.execute("CREATE ROLE verity_insert_only")
+        cursor.execute("GRANT INSERT ON audits_auditevent TO verity_insert_only")
+        cursor.execute("SET ROLE verity_insert_only")
+        try:
+            assert "does not extend the head" in _refused(insert.format(seq=5, prev=head.hash, hash="a" * 64))
+            assert "does not extend the head" in _refused(insert.format(seq=2, prev="b" * 64, hash="a" * 64))
+            assert "not the SHA-256 of its body" in _refused(insert.format(seq=2, prev=head.hash, hash="a" * 64))
+        finally:
+            cursor.execute("RESET ROLE")
+            cursor.execute("REVOKE ALL ON audits_auditevent FROM verity_insert_only")
+            cursor.execute("DROP ROLE verity_insert_only")
+    audit_event_append(actor="system", action="test.after")
+    assert checkpoint_create().size == 2
+    assert audit_trail_verify().ok
+
+
 WRITERS, EACH = 32, 200
 
 

@@ -25,8 +25,18 @@ def record(seq: int) -> dict:
 
 
 def rewrite(seq: int, record_body: dict, *, rehash: bool) -> str:
-    """Stores new bytes for an event; with rehash, a hash that matches them. Returns the hash."""
+    """Stores new bytes for an event; with rehash, a hash that matches them, and the columns beside them
+    made to agree, as a thorough forger would. Returns the hash."""
     body = canonical(record_body)
-    digest = sha256_hex(body) if rehash else AuditEvent.objects.get(seq=seq).hash
-    as_db_superuser("UPDATE audits_auditevent SET body = %s, hash = %s WHERE seq = %s", [body, digest, seq])
+    if not rehash:
+        digest = AuditEvent.objects.get(seq=seq).hash
+        as_db_superuser("UPDATE audits_auditevent SET body = %s WHERE seq = %s", [body, seq])
+        return digest
+    digest = sha256_hex(body)
+    labels = [record_body[key] for key in ("actor", "action", "object", "prev")]
+    as_db_superuser(
+        "UPDATE audits_auditevent SET body = %s, hash = %s, actor = %s, action = %s, object_ref = %s, prev = %s "
+        "WHERE seq = %s",
+        [body, digest, *labels, seq],
+    )
     return digest

@@ -300,3 +300,17 @@ def test_the_documented_worked_example_is_what_the_code_produces() -> None:
         assert text.decode() in doc
     assert f"with hash `{second.hash}`" in doc
     assert f"```text\n{first.hash}\n```" in doc
+
+
+def test_data_nested_deeper_than_the_database_takes_is_refused_before_it_is_hashed():
+    from audits.ledger.hashing import MAX_DATA_DEPTH, prepare
+
+    def nested(levels: int) -> dict:
+        value: dict = {}
+        for _ in range(levels):
+            value = {"a": value}
+        return value
+
+    prepare(actor="system", action="test.event", object="", data=nested(MAX_DATA_DEPTH - 1))
+    with pytest.raises(ValueError, match="nested 256 levels deep"):
+        prepare(actor="system", action="test.event", object="", data=nested(MAX_DATA_DEPTH))
