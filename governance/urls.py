@@ -22,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.landing, name="home"),
     path("healthz", apis.healthz, name="healthz"),
+    path("readyz", apis.ReadinessApi.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", apis.SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
