@@ -181,6 +181,18 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 
+# --- Operations: database outages, login lockout, deployment checks, Content-Security-Policy ------------------
+# docs/security.md#operations-health-lockout-deployment-checks-csp explains each of these.
+# A database that refuses or drops connections answers 503 with this Retry-After (seconds), never a 500; a
+# PostgreSQL connection attempt gives up after DB_CONNECT_TIMEOUT seconds instead of the system's minutes.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env_int("DATABASE_UNAVAILABLE_RETRY_AFTER", 30, minimum=1)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
+MIDDLEWARE += ["governance.middleware.DatabaseUnavailableMiddleware"]
+# --- end of Operations ------------------------------------------------------------------------------------------
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiTokenAuthentication",

@@ -39,4 +39,4 @@ urlpatterns = [
 handler400 = views.error_view(400)
 handler403 = views.error_view(403)
 handler404 = views.error_view(404)
-handler500 = views.error_view(500)
+handler500 = views.server_error
