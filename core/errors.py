@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 # the same request may well succeed in a moment. Answered 503 with Retry-After, never a 500.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable just now; try again shortly."
+# An address locked out after repeated failed sign-ins or bearer tokens (django-axes): 429 with Retry-After.
+LOCKED_OUT_MESSAGE = "Too many failed sign-ins or tokens from this address; try again later."
 
 
 class DomainError(Exception):

@@ -6,6 +6,7 @@ PostgreSQL, Redis and Celery workers. .env.example lists every variable.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -191,6 +192,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
     )
 MIDDLEWARE += ["governance.middleware.DatabaseUnavailableMiddleware"]
+# Failed sign-ins (the admin's form) and failed bearer tokens are counted per client address by django-axes;
+# at LOGIN_FAILURE_LIMIT within the cool-off the address is refused (429, Retry-After) until it has passed.
+# Behind proxies the client's address is read from X-Forwarded-For, TRUSTED_PROXY_COUNT hops from the right.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_CALLABLE = "governance.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+AXES_VERBOSE = False  # its start-up banner on every command; lockouts are still logged
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0)
 # --- end of Operations ------------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ Programs talk to /api/, and an error there keeps the API's JSON shape (core.erro
 
 import sys
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -14,6 +15,7 @@ from django.template import loader
 from core.errors import (
     DATABASE_UNAVAILABLE,
     DATABASE_UNAVAILABLE_MESSAGE,
+    LOCKED_OUT_MESSAGE,
     database_unavailable_headers,
     json_error_view,
 )
@@ -29,6 +31,12 @@ ERRORS = {
         DATABASE_UNAVAILABLE_MESSAGE,
         "Service unavailable",
         "The service cannot reach its database just now. Try again in a minute.",
+    ),
+    429: (
+        "locked_out",
+        LOCKED_OUT_MESSAGE,
+        "Too many failed attempts",
+        "Too many failed sign-ins came from your address. Try again later, or ask an administrator to lift it.",
     ),
     500: (
         "server_error",
@@ -53,6 +61,14 @@ def database_unavailable(request, exception: Exception):
     response = error_view(503)(request, exception)
     for header, value in database_unavailable_headers(exception).items():
         response[header] = value
+    return response
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to an address locked out after repeated failed sign-ins or tokens: 429 with
+    Retry-After, a page in the admin's look, or the error shape under /api/."""
+    response = error_view(429)(request)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return response
 
 
