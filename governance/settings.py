@@ -204,6 +204,14 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_LOCKOUT_CALLABLE = "governance.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_VERBOSE = False  # its start-up banner on every command; lockouts are still logged
+# HTTPS, for `manage.py check --deploy`: with DEBUG off, plain HTTP is redirected to HTTPS (behind a TLS proxy,
+# BEHIND_TLS_PROXY tells Django which requests came in over HTTPS) except the health probes, which orchestrators
+# call over plain HTTP inside their network; browsers are told to use HTTPS only (HSTS, sent over HTTPS only).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0)
 # --- end of Operations ------------------------------------------------------------------------------------------
 
