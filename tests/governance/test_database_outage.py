@@ -105,7 +105,7 @@ def _closed_port() -> int:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_refused_postgresql_connection_answers_503(client, officer):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
