@@ -28,7 +28,7 @@ def test_readyz_refuses_anonymous_callers_in_the_error_shape(anon_client):
 
 
 @pytest.mark.parametrize("persona", ["requester", "outsider"])
-def test_readyz_refuses_those_who_do_not_read_everything(client_as, request, persona):
+def test_readyz_refuses_those_who_do_not_read_everything(db, client_as, request, persona):
     response = client_as(request.getfixturevalue(persona)).get(reverse("readyz"))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
