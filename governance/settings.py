@@ -204,6 +204,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_LOCKOUT_CALLABLE = "governance.views.locked_out"
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0)
 AXES_VERBOSE = False  # its start-up banner on every command; lockouts are still logged
 # HTTPS, for `manage.py check --deploy`: with DEBUG off, plain HTTP is redirected to HTTPS (behind a TLS proxy,
 # BEHIND_TLS_PROXY tells Django which requests came in over HTTPS) except the health probes, which orchestrators
@@ -232,7 +233,6 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [csp.NONE],
     }
 }
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0)
 # --- end of Operations ------------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
