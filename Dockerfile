@@ -16,4 +16,7 @@ RUN mkdir -p /srv/var /srv/storage && chown verity:verity /srv/var /srv/storage 
     && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --no-input
 USER verity
 EXPOSE 8000
+# Liveness only: /healthz answers from the process without asking the database, the broker or a worker.
+HEALTHCHECK --interval=15s --timeout=5s --retries=5 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 CMD ["gunicorn", "governance.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

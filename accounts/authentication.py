@@ -2,8 +2,11 @@ import functools
 import hmac
 from datetime import UTC, timedelta
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_login_failed
 from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -13,11 +16,15 @@ from rest_framework.permissions import SAFE_METHODS
 from accounts.models import ApiToken, PersonalToken, ServiceAccount
 from accounts.selectors import personal_token_read_only
 from accounts.tokens import PERSONAL_TOKEN_PREFIX, token_digest, token_marker, token_prefix
+from core.errors import LOCKED_OUT_MESSAGE
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # POSTs that only read, which a read-only personal token may therefore call (URL names): verifying the
 # stored trail writes nothing, and revoking one's own token only takes access away.
 READ_ONLY_POSTS = frozenset({"v1:audit-verify", "v1:personal-token-revoke"})
+# What a failed bearer token is recorded as in django-axes: never the token itself, which may be a real one
+# mistyped. Lockout is per client address, so the name only labels the attempt for an administrator.
+TOKEN_CREDENTIALS = {"username": "(bearer token)"}
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -31,6 +38,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1").split()
         if not header or header[0] != self.keyword:
             return None
+        try:
+            return self._authenticate(header, request)
+        except exceptions.AuthenticationFailed:
+            _count_failure(request._request)
+            raise
+
+    def _authenticate(self, header: list[str], request):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
         if token_marker(header[1]) == PERSONAL_TOKEN_PREFIX:
@@ -65,6 +79,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+def _count_failure(request) -> None:
+    """A failed token counts with the admin's failed sign-ins (django-axes, per client address); an address
+    past the limit is answered 429 until its cool-off has passed. A valid token is not slowed by this: it
+    carries 256 random bits, so the lockout throttles guessing rather than guarding a weak secret, and
+    authenticating stays one query."""
+    if AxesProxyHandler.is_allowed(request, TOKEN_CREDENTIALS):
+        user_login_failed.send(sender=ApiTokenAuthentication, credentials=TOKEN_CREDENTIALS, request=request)
+        if not getattr(request, "axes_locked_out", False):
+            return
+    wait = settings.AXES_COOLOFF_TIME.total_seconds()
+    raise exceptions.Throttled(wait=wait, detail=LOCKED_OUT_MESSAGE, code="locked_out")
 
 
 def _only_reads(request) -> bool:

@@ -1,9 +1,21 @@
 """One error shape for every API error: {"error": {"code", "message", "fields"}}."""
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+# The database refused, dropped or timed out a connection (or a lock): nothing the caller sent was wrong, and
+# the same request may well succeed in a moment. Answered 503 with Retry-After, never a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE_MESSAGE = "The database is unavailable just now; try again shortly."
+# An address locked out after repeated failed sign-ins or bearer tokens (django-axes): 429 with Retry-After.
+LOCKED_OUT_MESSAGE = "Too many failed sign-ins or tokens from this address; try again later."
 
 
 class DomainError(Exception):
@@ -50,7 +62,15 @@ def _validation_body(exc: exceptions.ValidationError) -> dict:
     return error_body("invalid", message, fields)
 
 
+def database_unavailable_headers(exc: Exception) -> dict[str, str]:
+    logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return {"Retry-After": str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)}
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        body = error_body("database_unavailable", DATABASE_UNAVAILABLE_MESSAGE)
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=database_unavailable_headers(exc))
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):

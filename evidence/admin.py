@@ -270,6 +270,9 @@ class EvidenceJobAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["evidence/findings.css"]}  # the findings' layout, without style attributes (CSP)
+
     def has_module_permission(self, request) -> bool:
         return reads_everything(request.user)
 

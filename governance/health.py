@@ -1,4 +1,10 @@
-"""Checks behind /healthz: the database, the broker and at least one worker."""
+"""Checks behind /readyz: the database, the audit trail, the broker and at least one worker.
+
+/healthz (liveness) runs none of them: it answers from the process, so a probe never waits on a dependency
+and never tells a stranger where the database or the broker lives. Every check here runs with a short
+timeout; a check that depends on another (the worker on the broker) is reported as not checked when that
+one failed, and the remaining checks still run.
+"""
 
 from django.conf import settings
 from django.db import connection
@@ -39,19 +45,22 @@ def check_trail() -> str:
     return health.summary
 
 
-# The trail comes before the broker, whose failure ends the checks.
 CHECKS = {"database": check_database, "trail": check_trail, "broker": check_broker, "worker": check_worker}
+# A check that needs another to have passed first: asking a worker through a dead broker only waits.
+REQUIRES = {"worker": "broker"}
 
 
 def run_checks() -> tuple[bool, dict[str, dict]]:
     results, healthy = {}, True
     for name, check in CHECKS.items():
+        needed = REQUIRES.get(name)
+        if needed in results and not results[needed]["ok"]:
+            healthy = False
+            results[name] = {"ok": False, "status": f"not checked: {needed} unreachable"}
+            continue
         try:
             results[name] = {"ok": True, "status": check()}
         except Exception as exc:  # any failure of a dependency is reported, not raised
             healthy = False
             results[name] = {"ok": False, "status": f"{type(exc).__name__}: {exc}"[:300]}
-        if name == "broker" and not results[name]["ok"]:
-            results["worker"] = {"ok": False, "status": "not checked: broker unreachable"}
-            break
     return healthy, results

@@ -6,8 +6,10 @@ PostgreSQL, Redis and Celery workers. .env.example lists every variable.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -216,6 +218,58 @@ PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 90, minimum=1)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+
+# --- Operations: database outages, login lockout, deployment checks, Content-Security-Policy ------------------
+# docs/security.md#operations-health-lockout-deployment-checks-csp explains each of these.
+# A database that refuses or drops connections answers 503 with this Retry-After (seconds), never a 500; a
+# PostgreSQL connection attempt gives up after DB_CONNECT_TIMEOUT seconds instead of the system's minutes.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env_int("DATABASE_UNAVAILABLE_RETRY_AFTER", 30, minimum=1)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
+MIDDLEWARE += ["governance.middleware.DatabaseUnavailableMiddleware"]
+# Failed sign-ins (the admin's form) and failed bearer tokens are counted per client address by django-axes;
+# at LOGIN_FAILURE_LIMIT within the cool-off the address is refused (429, Retry-After) until it has passed.
+# Behind proxies the client's address is read from X-Forwarded-For, TRUSTED_PROXY_COUNT hops from the right.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_CALLABLE = "governance.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if SECURE_PROXY_SSL_HEADER else 0, minimum=0)
+AXES_VERBOSE = False  # its start-up banner on every command; lockouts are still logged
+# HTTPS, for `manage.py check --deploy`: with DEBUG off, plain HTTP is redirected to HTTPS (behind a TLS proxy,
+# BEHIND_TLS_PROXY tells Django which requests came in over HTTPS) except the health probes, which orchestrators
+# call over plain HTTP inside their network; browsers are told to use HTTPS only (HSTS, sent over HTTPS only).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Content-Security-Policy on every answer (django-csp): only this origin's scripts, styles, images and fonts;
+# an inline <script> or <style> runs only with the request's nonce (`nonce="{{ request.csp_nonce }}"`);
+# no plugins, no framing, no <base> elsewhere. Images may be data: URIs (Swagger UI's icons).
+INSTALLED_APPS += ["csp"]
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+# --- end of Operations ------------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -22,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.landing, name="home"),
     path("healthz", apis.healthz, name="healthz"),
+    path("readyz", apis.ReadinessApi.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", apis.SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
@@ -38,4 +39,4 @@ urlpatterns = [
 handler400 = views.error_view(400)
 handler403 = views.error_view(403)
 handler404 = views.error_view(404)
-handler500 = views.error_view(500)
+handler500 = views.server_error

@@ -22,6 +22,7 @@ _BY_STATUS = {
     409: "INVALID_STATE",
     413: "INVALID_PARAMETER_VALUE",
     429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
     # The tracking server a version is pulled from did not answer in time (MLFLOW_HTTP_TIMEOUT).
     504: "TEMPORARILY_UNAVAILABLE",
 }

@@ -91,6 +91,14 @@ def _audit_signing_key(tmp_path_factory):
         yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http():
+    """The test client and the live server speak plain HTTP; a deployment redirects it to HTTPS
+    (SECURE_SSL_REDIRECT, on by default when DEBUG is off, as it is in the suite's second pass)."""
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
 def _client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user=user)

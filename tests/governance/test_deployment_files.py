@@ -79,3 +79,11 @@ def test_the_image_creates_every_app_mount_owned_by_the_user_it_runs_as():
         made = [run for run in before_user if re.search(rf"mkdir -p [^&;]*{re.escape(path)}\b", run)]
         owned = [run for run in before_user if re.search(rf"chown {user}(:{user})? [^&;]*{re.escape(path)}\b", run)]
         assert made and owned, f"{path} is not created and given to {user} before USER"
+
+
+def test_container_health_probes_use_the_cheap_anonymous_liveness_probe():
+    # /readyz asks every dependency and needs a staff account: a container probe would wait on it, and fail.
+    probe = SERVICES["web"]["healthcheck"]["test"]
+    assert any("/healthz" in part for part in probe) and not any("/readyz" in part for part in probe)
+    checks = [value for op, value in _instructions() if op == "HEALTHCHECK"]
+    assert len(checks) == 1 and "/healthz" in checks[0] and "timeout=" in checks[0]
