@@ -1,4 +1,4 @@
-"""/healthz and the trail's admin pages say clearly when the trail does not verify: the periodic job's last
+"""/readyz and the trail's admin pages say clearly when the trail does not verify: the periodic job's last
 verdict, recorded beside the high-water mark, and a cheap check of the head."""
 
 import pytest
@@ -9,7 +9,9 @@ from audits.highwater import state_path
 from audits.models import AuditEvent
 from audits.selectors import audit_trail_health
 from audits.services import ChainBroken, audit_event_append, checkpoint_create
+from core import roles
 from tests.evidence.helpers import as_db_superuser, record, rewrite
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +23,11 @@ def _append(n: int) -> None:
         audit_event_append(actor="system", action="test.event", data={"index": index})
 
 
-def _healthz(client) -> tuple[int, dict]:
+def _readyz(client) -> tuple[int, dict]:
+    """Readiness, as an auditor reads it (its reasons are for those who read everything)."""
+    client.force_login(UserFactory(username="trail-reader", roles=[roles.AUDITOR], is_staff=True))
     with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
-        response = client.get(reverse("healthz"))
+        response = client.get(reverse("readyz"))
     return response.status_code, response.json()
 
 
@@ -31,7 +35,7 @@ def test_a_sound_trail_is_healthy(client):
     _append(3)
     assert audit_trail_health().ok
     checkpoint_create()
-    status, body = _healthz(client)
+    status, body = _readyz(client)
     assert status == 200 and body["checks"]["trail"]["ok"] is True
     assert body["checks"]["trail"]["status"].startswith("verified 3 events at ")
 
@@ -43,7 +47,7 @@ def test_an_edit_deep_in_the_trail_shows_once_the_periodic_job_has_verified(clie
     assert audit_trail_health().ok  # the cheap check reads the head only; the job reads everything
     with pytest.raises(ChainBroken):
         checkpoint_create()
-    status, body = _healthz(client)
+    status, body = _readyz(client)
     assert status == 503 and "trail" in body["failed"]
     assert "does not verify" in body["checks"]["trail"]["status"]
     assert "seq 2" in body["checks"]["trail"]["status"] and "actor" in body["checks"]["trail"]["status"]
@@ -62,7 +66,7 @@ def test_a_broken_head_shows_at_once(client, tamper):
     tamper()
     health = audit_trail_health()
     assert not health.ok and "does not verify" in health.summary
-    assert _healthz(client)[0] == 503
+    assert _readyz(client)[0] == 503
 
 
 def test_a_cut_tail_shows_at_once_against_the_high_water_mark(client):
@@ -72,7 +76,7 @@ def test_a_cut_tail_shows_at_once_against_the_high_water_mark(client):
     as_db_superuser("DELETE FROM audits_auditevent WHERE seq > 3")
     health = audit_trail_health()
     assert not health.ok and "5 were signed: its tail was cut" in health.summary
-    status, body = _healthz(client)
+    status, body = _readyz(client)
     assert status == 503 and body["failed"] == ["trail"]
 
 
