@@ -54,3 +54,14 @@ schema = _api_schema()
 def test_the_api_never_answers_a_server_error(case, superuser_token):
     response = case.call(headers={"Authorization": f"Bearer {superuser_token}"})
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+
+
+def test_the_schema_says_what_the_api_answers_for_a_model_without_a_rollback_target(client_as, admin_user):
+    """A model with no previous production version has no rollback target: the answer holds null, and the
+    schema must allow it (a client generated from the schema would otherwise fail on every new model)."""
+    field = schema.raw_schema["components"]["schemas"]["ModelOutput"]["properties"]["rollback_target"]
+    assert field.get("nullable") is True
+    body = {"name": "new-model", "risk_tier": "low", "frameworks": [], "data_classification": []}
+    created = client_as(admin_user).post("/api/v1/models/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["rollback_target"] is None
