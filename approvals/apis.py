@@ -3,17 +3,18 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import JSONParser
 from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
 from mlio.confinement import LIMIT_RANGES
 from registry.models import ROLLBACK_ON_BREACH, UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
+from registry.policies import POLICY_NUMBER_RANGES
 from registry.selectors import GATED_STAGES, version_get
 from registry.serializers import PolicyOutput
 
@@ -155,20 +156,25 @@ def _limit_field(name: str, help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=low, max_value=high, required=False, help_text=help_text)
 
 
+def _policy_number(name: str) -> serializers.IntegerField:
+    low, high = POLICY_NUMBER_RANGES[name]
+    return serializers.IntegerField(min_value=low, max_value=high, required=False)
+
+
 class PolicyUpdateApi(APIView):
     permission_classes = [IsSuperuser]
 
     class InputSerializer(StrictSerializer):
-        approvals_required = serializers.IntegerField(min_value=1, required=False)
-        officer_approvals_required = serializers.IntegerField(min_value=0, required=False)
+        approvals_required = _policy_number("approvals_required")
+        officer_approvals_required = _policy_number("officer_approvals_required")
         requires_explanation = serializers.BooleanField(required=False)
         requires_bias_audit = serializers.BooleanField(required=False)
         requires_model_cards = serializers.BooleanField(required=False)
         requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
         requires_checklists_without_failures = serializers.BooleanField(required=False)
         unexplainable = serializers.ChoiceField(choices=UNEXPLAINABLE, required=False)
-        validity_days = serializers.IntegerField(min_value=1, required=False)
-        evidence_max_age_days = serializers.IntegerField(min_value=1, required=False)
+        validity_days = _policy_number("validity_days")
+        evidence_max_age_days = _policy_number("evidence_max_age_days")
         bias_min_selection_rate_ratio = serializers.FloatField(min_value=0, max_value=1, required=False)
         bias_max_equalized_odds_difference = serializers.FloatField(min_value=0, max_value=1, required=False)
         rollback_on_breach = serializers.ChoiceField(

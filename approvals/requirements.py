@@ -8,14 +8,13 @@ Nothing is counted as done that was not computed.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.utils import timezone
 
 from evidence.selectors import evidence_job_newest
 from evidence.unexplainable import NOT_EXPLAINABLE, UNQUERYABLE
 from registry.models import ApprovalPolicy, ModelVersion, Stage
-from registry.policies import policy_snapshot, policy_thresholds
+from registry.policies import policy_days, policy_snapshot, policy_thresholds
 from registry.selectors import active_waiver
 from reports.checklists import applicable_frameworks
 
@@ -68,10 +67,10 @@ def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) ->
         "dataset_sha256": job.dataset_sha256,
         "artifact_sha256": job.artifact_sha256 or None,
     }
-    max_age = rules.get("evidence_max_age_days")
-    if max_age and job.finished_at < now - timedelta(days=max_age):
+    max_age = policy_days(rules, "evidence_max_age_days")
+    if max_age and job.finished_at < now - max_age:
         finished = job.finished_at.date().isoformat()
-        reason = f"the {label} (job {job.pk}) finished on {finished}, older than the policy's {max_age} days"
+        reason = f"the {label} (job {job.pk}) finished on {finished}, older than the policy's {max_age.days} days"
         return EvidenceItem(kind, "stale", reason, digests)
     if job.verdict not in passing:
         return EvidenceItem(kind, "failed", f"the {label} (job {job.pk}) verdict is {job.verdict}", digests)
@@ -190,11 +189,12 @@ def _model_card_item(version: ModelVersion, framework: str, rules: dict, now) ->
     if rendered_for.get("sha256") != artifact:
         reason = f"the model card (report {report.pk}) describes another artifact than the version's current one"
         return EvidenceItem(requirement, "stale", reason, digests)
-    max_age = rules.get("evidence_max_age_days")
-    if max_age and report.finished_at < now - timedelta(days=max_age):
+    max_age = policy_days(rules, "evidence_max_age_days")
+    if max_age and report.finished_at < now - max_age:
         finished = report.finished_at.date().isoformat()
         reason = (
-            f"the model card (report {report.pk}) was rendered on {finished}, older than the policy's {max_age} days"
+            f"the model card (report {report.pk}) was rendered on {finished}, "
+            f"older than the policy's {max_age.days} days"
         )
         return EvidenceItem(requirement, "stale", reason, digests)
     return EvidenceItem(requirement, "done", "", digests)

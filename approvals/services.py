@@ -1,7 +1,5 @@
 """The approval workflow: requests, decisions with separation of duties, withdrawal, expiry."""
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +10,13 @@ from core import roles
 from core.errors import DomainError
 from registry import models as registry_models
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
-from registry.policies import POLICY_FIELDS, evaluation_limits_check, policy_snapshot
+from registry.policies import (
+    POLICY_FIELDS,
+    evaluation_limits_check,
+    policy_days,
+    policy_number_problems,
+    policy_snapshot,
+)
 
 Status = ApprovalRequest.Status
 
@@ -186,7 +190,7 @@ def _settle(request: ApprovalRequest, actor: str) -> None:
     officers = sum(d.as_officer for d in approvals)
     policy = request.policy
     if len(approvals) >= policy["approvals_required"] and officers >= policy["officer_approvals_required"]:
-        request.expires_at = timezone.now() + timedelta(days=policy["validity_days"])
+        request.expires_at = timezone.now() + policy_days(policy, "validity_days")
         _close(request, Status.APPROVED, actor)
         if request.target_stage == Stage.PRODUCTION:
             _review_clear(request, actor)
@@ -272,7 +276,6 @@ def _check_policy_ranges(policy: ApprovalPolicy) -> None:
             0 <= policy.bias_max_equalized_odds_difference <= 1,
             "Must be in [0, 1].",
         ),
-        ("evidence_max_age_days", policy.evidence_max_age_days >= 1, "Must be at least 1."),
         ("unexplainable", policy.unexplainable in UNEXPLAINABLE, f"Must be one of: {', '.join(UNEXPLAINABLE)}."),
         (
             "rollback_on_breach",
@@ -280,9 +283,11 @@ def _check_policy_ranges(policy: ApprovalPolicy) -> None:
             f"Must be one of: {', '.join(ROLLBACK_ON_BREACH)}.",
         ),
     )
-    for name, ok, problem in ranges:
-        if not ok:
-            raise DomainError("invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields={name: [problem]})
+    problems = policy_number_problems({name: getattr(policy, name) for name in POLICY_FIELDS})
+    problems.update({name: [problem] for name, ok, problem in ranges if not ok})
+    if problems:
+        name, (problem, *_) = next(iter(problems.items()))
+        raise DomainError("invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields=problems)
 
 
 @transaction.atomic

@@ -3,12 +3,13 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import waivers
+from core import datetimes
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import JSONParser
 from core.permissions import HasAnyRole, IsComplianceOfficer
 from core.serializers import StrictSerializer, refuse_input
 from registry.models import EvidenceWaiver
@@ -59,7 +60,7 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
     class InputSerializer(StrictSerializer):
         requirement = serializers.ChoiceField(choices=EvidenceWaiver.Requirement.values)
         justification = serializers.CharField(max_length=10000)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        expires_at = datetimes.DateTimeField(required=False, allow_null=True, default=None)
 
     def get_permissions(self):
         return [IsComplianceOfficer()] if self.request.method == "POST" else [HasAnyRole()]

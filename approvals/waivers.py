@@ -2,8 +2,6 @@
 bias audit) need not block one artifact of one version. Granting and revoking are audited; the
 justification text stays outside the chain, which keeps its digest."""
 
-from datetime import timedelta
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,7 +11,7 @@ from audits.services import actor_for, audit_event_append, object_ref, personal_
 from core import roles
 from core.errors import DomainError
 from registry.models import ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion
-from registry.policies import policy_snapshot
+from registry.policies import policy_days, policy_snapshot
 
 MIN_JUSTIFICATION = 20
 
@@ -60,7 +58,7 @@ def _check_explanation_waivable(version: ModelVersion) -> None:
 
 
 def _expiry(version: ModelVersion, expires_at, now):
-    limit = now + timedelta(days=ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier).validity_days)
+    limit = now + policy_days(ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier), "validity_days")
     if expires_at is None:
         return limit
     if not now < expires_at <= limit:

@@ -10,6 +10,7 @@ from audits import keys
 from audits.models import AuditEvent, Checkpoint
 from audits.selectors import audit_trail_verify, checkpoint_record, event_record, export_lines
 from audits.services import actor_for, person_erase
+from core import datetimes
 from core.permissions import CanReadEverything, CanVerifyTrail, IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
 
@@ -19,8 +20,8 @@ class AuditEventFilter(django_filters.FilterSet):
     action_prefix = django_filters.CharFilter(field_name="action", lookup_expr="startswith")
     actor = django_filters.CharFilter()
     object = django_filters.CharFilter(field_name="object_ref", help_text="app.model:pk")
-    since = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="lt")
+    since = datetimes.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
+    until = datetimes.IsoDateTimeFilter(field_name="ts", lookup_expr="lt")
     seq_from = django_filters.NumberFilter(field_name="seq", lookup_expr="gte")
     seq_to = django_filters.NumberFilter(field_name="seq", lookup_expr="lte")
 

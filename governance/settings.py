@@ -95,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    # Before anything reads the body: refuses NUL in the path or query, and bodies past the view's limits.
+    "core.input_guard.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,9 +210,19 @@ MLFLOW_API_TRACKING_URI = env_str("MLFLOW_API_TRACKING_URI", "")
 MLFLOW_API_DEFAULT_RISK_TIER = env_choice("MLFLOW_API_DEFAULT_RISK_TIER", "high", ("low", "medium", "high"))
 MAX_ARTIFACT_BYTES = env_bytes("MAX_ARTIFACT_BYTES", 500 * 2**20)
 MAX_DATASET_BYTES = env_bytes("MAX_DATASET_BYTES", 1024 * 2**20)
+# A zip artifact (skops, an MLflow model) may unpack to at most this many times MAX_ARTIFACT_BYTES.
+ARTIFACT_UNPACKED_RATIO = env_int("ARTIFACT_UNPACKED_RATIO", 8, minimum=1)
 # Uploads above this size stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_bytes("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 2**20)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_bytes("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 2**20)
+# The first handler stops a file part past its operation's limit as it arrives (core.input_guard).
+FILE_UPLOAD_HANDLERS = [
+    "core.input_guard.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# The deepest nesting a JSON document in a request may have (a body, or JSON text in a form field).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32, minimum=2)
 
 # The longest a person's personal API token may live; each token names its own expiry, up to this.
 PERSONAL_TOKEN_MAX_DAYS = env_int("PERSONAL_TOKEN_MAX_DAYS", 90, minimum=1)
@@ -283,6 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded JSON (depth, size, characters a database keeps) and form fields with the same character rules.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser", "core.parsers.FormParser", "core.parsers.MultiPartParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

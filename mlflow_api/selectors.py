@@ -40,7 +40,8 @@ def version_get(name: str, number: str) -> ModelVersion:
     model = model_get(name)
     versions = model.versions.select_related("model", "artifact").order_by("id")
     found = None
-    if number.isdigit() and int(number) >= 1:
+    # ASCII digits only ("²" is a digit to str.isdigit), and no further than a database's 64-bit offset.
+    if number.isascii() and number.isdigit() and 1 <= int(number) < 2**63:
         found = versions[int(number) - 1 : int(number)].first()
     else:
         found = versions.filter(version=number).first()

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import Any
 
 from mlio.artifacts import (
+    DEFAULT_UNPACKED_RATIO,
     ArtifactFormat,
     ArtifactRejected,
     ArtifactReport,
@@ -36,11 +37,12 @@ def validate_artifact(
     feature_names: list[str] | None,
     timeout_s: float,
     memory_mb: int,
+    unpacked_ratio: int = DEFAULT_UNPACKED_RATIO,
 ) -> ArtifactReport:
     """Accept an uploaded artifact or raise ArtifactRejected saying why and what to do instead.
 
     The load-and-predict probe runs in a child process with memory and time limits: a crafted file
-    can crash the process that loads it.
+    can crash the process that loads it. An archive may unpack to `unpacked_ratio` times `max_bytes`.
     """
     from mlio.sandbox import probe  # imported on use, as before the split
 
@@ -51,7 +53,7 @@ def validate_artifact(
         )
     sha256 = sha256_file(path)
     fmt = detect_format(path)
-    check_allowed(fmt, path, allow_pickle=allow_pickle)
+    check_allowed(fmt, path, allow_pickle=allow_pickle, max_unpacked_bytes=max_bytes * unpacked_ratio)
     key = (sha256, fmt.value, allow_pickle, sample_csv and sha256_file(sample_csv), feature_names, timeout_s, memory_mb)
     answer = _accepted(key)
     if answer is None:

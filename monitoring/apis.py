@@ -3,10 +3,11 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core import datetimes
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import FormParser, MultiPartParser
 from core.permissions import CanRegister, HasAnyRole
 from core.serializers import StrictSerializer
 from monitoring.models import MonitoringPolicy, ProductionWindow
@@ -45,6 +46,7 @@ class ProductionWindowOutput(serializers.ModelSerializer):
 
 
 class WindowListUploadApi(IdempotentPostMixin, generics.ListAPIView):
+    upload_limit_setting = "MAX_DATASET_BYTES"
     serializer_class = ProductionWindowOutput
     parser_classes = [MultiPartParser, FormParser]
     filterset_fields = ["status", "verdict", "labelled"]
@@ -54,8 +56,8 @@ class WindowListUploadApi(IdempotentPostMixin, generics.ListAPIView):
             help_text="CSV or Parquet: the version's features, the prediction, "
             "the score where there is one, and the target once labels are known"
         )
-        window_start = serializers.DateTimeField()
-        window_end = serializers.DateTimeField()
+        window_start = datetimes.DateTimeField()
+        window_end = datetimes.DateTimeField()
         prediction = serializers.CharField(max_length=200, default="prediction", help_text="the prediction column")
         score = serializers.CharField(
             max_length=200,

@@ -6,11 +6,11 @@ import re
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.permissions import CanPromote, CanRegister, HasAnyRole
 from core.serializers import StrictSerializer
 from registry import metadata, services, stages
@@ -116,6 +116,7 @@ class ModelDetailApi(generics.RetrieveAPIView):
 
 
 class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
+    upload_limit_setting = "MAX_ARTIFACT_BYTES"
     serializer_class = ModelVersionOutput
     filterset_class = ModelVersionFilter
     parser_classes = [MultiPartParser, FormParser]
@@ -225,6 +226,7 @@ class ModelVersionDetailApi(APIView):
 
 
 class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
+    upload_limit_setting = "MAX_DATASET_BYTES"
     queryset = Dataset.objects.select_related("model")
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser, FormParser]

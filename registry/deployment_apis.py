@@ -3,11 +3,12 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import datetimes
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import JSONParser
 from core.permissions import CanRegister, HasAnyRole
 from core.serializers import StrictSerializer
 from registry.deployment_health import deployment_health_report
@@ -30,8 +31,8 @@ class DeploymentHealthApi(IdempotentPostMixin, generics.ListAPIView):
     parser_classes = [JSONParser]
 
     class InputSerializer(StrictSerializer):
-        window_start = serializers.DateTimeField()
-        window_end = serializers.DateTimeField(help_text="after window_start; windows of one deployment never overlap")
+        window_start = datetimes.DateTimeField()
+        window_end = datetimes.DateTimeField(help_text="after window_start; windows of one deployment never overlap")
         requests = serializers.IntegerField(min_value=0, max_value=10**15, help_text="requests served in the window")
         errors = serializers.IntegerField(min_value=0, max_value=10**15, help_text="failed requests, at most requests")
         latency_p50_ms = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)

@@ -1,5 +1,7 @@
 """What a risk tier's approval policy says, as the plain data that requests and evidence jobs record."""
 
+from datetime import timedelta
+
 from core.errors import DomainError
 from mlio.confinement import EvaluationLimits, limits_problems
 from registry.models import ApprovalPolicy
@@ -29,6 +31,41 @@ POLICY_FIELDS = (
     "rollback_on_breach",
     *EVALUATION_LIMIT_FIELDS,
 )
+
+
+# The range each number of a policy may take: wide enough for any real policy, narrow enough that counting
+# approvals and adding days to a date can never overflow. The API, the admin (through the service) and every
+# read of a stored snapshot hold to them.
+POLICY_NUMBER_RANGES = {
+    "approvals_required": (1, 20),
+    "officer_approvals_required": (0, 20),
+    "validity_days": (1, 3650),
+    "evidence_max_age_days": (1, 3650),
+}
+
+
+def policy_number_problems(values: dict) -> dict[str, list[str]]:
+    """Each policy number given outside its range, with the problem."""
+    problems = {}
+    for name, (low, high) in POLICY_NUMBER_RANGES.items():
+        value = values.get(name)
+        if value is not None and not low <= value <= high:
+            problems[name] = [f"Must be between {low} and {high}."]
+    return problems
+
+
+def policy_days(rules: ApprovalPolicy | dict, name: str) -> timedelta | None:
+    """A policy's (or a snapshot's) number of days as a duration held to its range, so that no stored value
+    (one written before the ranges, or by hand) can break a read or a decision; None where there is none."""
+    value = rules.get(name) if isinstance(rules, dict) else getattr(rules, name)
+    if value is None:
+        return None
+    low, high = POLICY_NUMBER_RANGES[name]
+    try:
+        days = min(max(int(value), low), high)
+    except (TypeError, ValueError, OverflowError):
+        days = low  # not a number at all: the strictest reading
+    return timedelta(days=days)
 
 
 def policy_snapshot(policy: ApprovalPolicy) -> dict:

@@ -1,12 +1,12 @@
 """Shapes shared by the registry's APIs; each API keeps its own input serializer."""
 
-import json
 import math
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.parsers import InvalidJson, json_loads
 from core.serializers import StrictSerializer
 from registry.models import (
     DATA_CLASSES,
@@ -28,9 +28,9 @@ class JsonField(serializers.JSONField):
     def to_internal_value(self, data):
         if isinstance(data, str):
             try:
-                data = json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise serializers.ValidationError(f"Not valid JSON: {exc.msg} at character {exc.pos}.") from exc
+                data = json_loads(data)
+            except InvalidJson as exc:
+                raise serializers.ValidationError(f"Not valid JSON: {exc}") from None
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         return super().to_internal_value(data)
@@ -190,7 +190,7 @@ class DeploymentViolationOutput(serializers.ModelSerializer):
 class ModelOutput(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     production_version = serializers.SerializerMethodField()
-    rollback_target = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    rollback_target = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
     class Meta:
         model = RegisteredModel

@@ -77,6 +77,7 @@ def _validated(temp: Path, sample_dataset: Dataset | None):
                 feature_names=sample_dataset.schema["features"] if sample_dataset else None,
                 timeout_s=settings.ARTIFACT_PROBE_TIMEOUT,
                 memory_mb=settings.ARTIFACT_PROBE_MEMORY_MB,
+                unpacked_ratio=settings.ARTIFACT_UNPACKED_RATIO,
             )
         except ArtifactRejected as exc:
             raise DomainError(

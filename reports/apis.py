@@ -4,12 +4,13 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import datetimes
 from core.errors import DomainError
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
+from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.permissions import HasAnyRole, IsComplianceOfficer
 from core.serializers import StrictSerializer
 from registry.models import ModelVersion
@@ -156,6 +157,9 @@ class AttestationOutput(serializers.ModelSerializer):
 
 
 class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
+    # Each attachment up to its limit, as many as Django lets a request carry.
+    upload_limit_bytes = services.ATTACHMENT_MAX_BYTES
+    upload_files = None
     serializer_class = AttestationOutput
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -164,7 +168,7 @@ class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
         item_id = serializers.CharField(max_length=40)
         answer = serializers.ChoiceField(choices=Attestation.Answer.choices)
         statement = serializers.CharField(max_length=services.STATEMENT_MAX)
-        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        expires_at = datetimes.DateTimeField(required=False, allow_null=True, default=None)
 
     class MultipartInputSerializer(InputSerializer):
         attachments = serializers.ListField(

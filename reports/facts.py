@@ -12,7 +12,7 @@ from evidence.models import EvidenceJob
 from evidence.selectors import evidence_jobs_current
 from mlio.artifacts import sha256_file
 from registry.models import ApprovalPolicy, ModelVersion
-from registry.policies import policy_thresholds
+from registry.policies import policy_days, policy_thresholds
 from registry.selectors import active_waiver
 from reports.selectors import attestations_current
 
@@ -76,7 +76,7 @@ def _dataset(dataset) -> dict | None:
 def _policy(version: ModelVersion) -> dict:
     policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
     return {
-        "evidence_max_age_days": policy.evidence_max_age_days,
+        "evidence_max_age_days": policy_days(policy, "evidence_max_age_days").days,
         **policy_thresholds(policy),
     }
 

@@ -32,13 +32,15 @@ SERVICE_MARKS = ("django_db", "postgres", "redis", "worker")
 def pytest_collection_modifyitems(config, items):
     """The second pass of `make test` (VERITY_TEST_PASS=services) exists to run on PostgreSQL, Redis and
     real workers what touches them; pure computations (hashing, metrics, explainers, parsing) already ran
-    in the first pass, with the same code, and are not run twice."""
+    in the first pass, with the same code, and are not run twice. Nor are the property-based runs over the
+    whole API (`fuzz`): bounded to fit the suite's time once, they run in the first pass."""
     if os.environ.get("VERITY_TEST_PASS") != "services":
         return
     keep, drop = [], []
     for item in items:
         uses = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
-        (keep if uses or any(item.get_closest_marker(m) for m in SERVICE_MARKS) else drop).append(item)
+        wanted = uses or any(item.get_closest_marker(m) for m in SERVICE_MARKS)
+        (keep if wanted and not item.get_closest_marker("fuzz") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -3,11 +3,11 @@ service's OpenAPI schema (MLflow's REST API reference describes these endpoints)
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.parsers import JSONParser
 from core.permissions import HasAnyRole
 from core.serializers import StrictSerializer
 from mlflow_api.errors import MlflowErrors

@@ -19,7 +19,7 @@ from .detection import detect_format, sniff
 from .flavors import NATIVE_MLFLOW_FLAVORS, NativeFlavor, native_mlflow_flavor
 from .formats import (
     ACCEPTED_FORMATS,
-    DEFAULT_MAX_UNPACKED_BYTES,
+    DEFAULT_UNPACKED_RATIO,
     MAX_ARCHIVE_MEMBERS,
     PICKLE_ADVICE,
     ArtifactFormat,
@@ -33,7 +33,7 @@ from .policy import check_allowed
 
 __all__ = [
     "ACCEPTED_FORMATS",
-    "DEFAULT_MAX_UNPACKED_BYTES",
+    "DEFAULT_UNPACKED_RATIO",
     "MAX_ARCHIVE_MEMBERS",
     "NATIVE_MLFLOW_FLAVORS",
     "PICKLE_ADVICE",

@@ -25,8 +25,9 @@ def mlflow_root(names: list[str]) -> str | None:
     return None
 
 
-def check_archive(path: StrPath, *, max_unpacked_bytes: int) -> None:
-    """Refuse zips that would write outside their folder, link elsewhere, or unpack without bound."""
+def check_archive(path: StrPath, *, max_unpacked_bytes: int | None) -> int:
+    """Refuse zips that would write outside their folder, link elsewhere, or unpack past the cap; returns the
+    size the archive declares it unpacks to. No cap (None) is for an archive accepted before, under one."""
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
     if len(members) > MAX_ARCHIVE_MEMBERS:
@@ -34,8 +35,9 @@ def check_archive(path: StrPath, *, max_unpacked_bytes: int) -> None:
     for member in members:
         _check_member(member)
     declared = sum(member.file_size for member in members)
-    if declared > max_unpacked_bytes:
+    if max_unpacked_bytes is not None and declared > max_unpacked_bytes:
         raise _unsafe_archive(f"it unpacks to {declared} bytes (at most {max_unpacked_bytes})")
+    return declared
 
 
 def _check_member(member: zipfile.ZipInfo) -> None:
@@ -53,11 +55,12 @@ def _unsafe_archive(reason: str) -> ArtifactRejected:
     )
 
 
-def extract_archive(path: StrPath, destination: StrPath, *, max_unpacked_bytes: int) -> Path:
-    """Unpack a checked zip into ``destination``; the byte cap is enforced on what is written."""
-    check_archive(path, max_unpacked_bytes=max_unpacked_bytes)
+def extract_archive(path: StrPath, destination: StrPath, *, max_unpacked_bytes: int | None) -> Path:
+    """Unpack a checked zip into ``destination``; the byte cap (or, with None, the size the archive declares)
+    is enforced on what is written."""
+    declared = check_archive(path, max_unpacked_bytes=max_unpacked_bytes)
     target = Path(destination).resolve()
-    budget = [max_unpacked_bytes]
+    budget = [declared if max_unpacked_bytes is None else max_unpacked_bytes]
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
             out = (target / member.filename).resolve()

@@ -16,8 +16,9 @@ PICKLE_ADVICE = (
     "pickle artifacts run code when loaded; export the model with skops (skops.io.dump), ONNX or the "
     "framework's native format, or ask the administrator to set ALLOW_PICKLE_ARTIFACTS"
 )
-# A zip may unpack to more than the upload limit (skops arrays compress well), but not without bound.
-DEFAULT_MAX_UNPACKED_BYTES = 4 * 2**30
+# A zip may unpack to more than the upload limit (skops arrays compress well), but not without bound: to at
+# most this many times the upload limit (MAX_ARTIFACT_BYTES), ARTIFACT_UNPACKED_RATIO in the settings.
+DEFAULT_UNPACKED_RATIO = 8
 MAX_ARCHIVE_MEMBERS = 10_000
 _MAX_MLMODEL_BYTES = 2**20
 _HEAD_BYTES = 4096

