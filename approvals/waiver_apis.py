@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from approvals import waivers
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
-from core.permissions import HasAnyRole, IsComplianceOfficer
+from core.permissions import HasAnyRole, IsComplianceOfficer, model_read_check
 from core.serializers import StrictSerializer, refuse_input
 from registry.models import EvidenceWaiver
 from registry.selectors import version_get
@@ -68,6 +68,7 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return EvidenceWaiver.objects.none()
         version = version_get(self.kwargs["name"], self.kwargs["version"])
+        model_read_check(self.request.user, version.model)
         return EvidenceWaiver.objects.filter(version=version).select_related("version__model")
 
     @extend_schema(summary="Waivers of a version's evidence requirements, newest first")

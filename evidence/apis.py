@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from audits.services import actor_for
 from core.blobs import blob_path
-from core.permissions import CanPromote, HasAnyRole, reads_everything
+from core.permissions import CanPromote, HasAnyRole, model_write_check, readable_rows
 from core.serializers import StrictSerializer
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_request
@@ -19,11 +19,9 @@ from registry.models import Dataset, ModelVersion
 
 
 def visible_jobs(user):
-    """Officers, auditors and administrators see all evidence; others the evidence of their own versions."""
+    """Officers, auditors and administrators see all evidence; others the evidence of their teams' models."""
     jobs = EvidenceJob.objects.select_related("version__model", "dataset", "reference")
-    if reads_everything(user):
-        return jobs
-    return jobs.filter(version__submitted_by=user)
+    return readable_rows(user, jobs, "version__model")
 
 
 class EvidenceJobOutput(serializers.ModelSerializer):
@@ -89,6 +87,7 @@ class EvidenceJobRequestApi(APIView):
         target = get_object_or_404(
             ModelVersion.objects.select_related("model", "artifact"), model__name=name, version=version
         )
+        model_write_check(request.user, target.model)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         job = evidence_job_request(version=target, actor=actor_for(request.user), **payload.validated_data)

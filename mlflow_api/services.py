@@ -14,11 +14,13 @@ from registry.models import ModelVersion, RegisteredModel, RiskTier, Stage
 from registry.stages import model_version_stage_change
 
 RISK_TIER_TAG = "risk_tier"
+TEAM_TAG = "team"  # the owning team, for an account in several teams
 
 
 def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[str, str]) -> RegisteredModel:
     """A model from MLflow's create call, which has no risk tier: the `risk_tier` tag gives it, otherwise
-    MLFLOW_API_DEFAULT_RISK_TIER does (the strictest by default)."""
+    MLFLOW_API_DEFAULT_RISK_TIER does (the strictest by default). The `team` tag names the owning team
+    where the account belongs to several."""
     tags = dict(tags)
     risk_tier = tags.pop(RISK_TIER_TAG, settings.MLFLOW_API_DEFAULT_RISK_TIER)
     if risk_tier not in RiskTier.values:
@@ -27,7 +29,10 @@ def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[st
     if RegisteredModel.objects.filter(name=name).exists():
         # MLflow's clients look for this code to go on registering a version of an existing model.
         raise DomainError("already_exists", f"Registered Model (name={name}) already exists.", status_code=400)
-    return services.model_register(user=user, name=name, risk_tier=risk_tier, description=description, tags=tags)
+    team = tags.pop(TEAM_TAG, None)
+    return services.model_register(
+        user=user, name=name, risk_tier=risk_tier, team=team, description=description, tags=tags
+    )
 
 
 def _next_version(model: RegisteredModel) -> str:

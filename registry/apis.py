@@ -24,7 +24,7 @@ from registry.models import (
     RegisteredModel,
     RiskTier,
 )
-from registry.selectors import GATED_STAGES, gate_check, version_get
+from registry.selectors import GATED_STAGES, datasets_readable, gate_check, version_get
 from registry.serializers import (
     VIOLATIONS_PREFETCH,
     DatasetOutput,
@@ -49,12 +49,18 @@ class MetadataInput(StrictSerializer):
 
 
 class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
-    queryset = RegisteredModel.objects.all()
+    queryset = RegisteredModel.objects.select_related("team")
     serializer_class = ModelOutput
     filterset_class = ModelFilter
 
     class InputSerializer(StrictSerializer):
         name = serializers.SlugField(max_length=100)
+        team = serializers.CharField(
+            required=False,
+            max_length=150,
+            default=None,
+            help_text="the owning team (team:<name>); required only of an account in several teams",
+        )
         description = serializers.CharField(required=False, allow_blank=True, default="")
         business_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         risk_tier = serializers.ChoiceField(choices=RiskTier.values)
@@ -99,7 +105,7 @@ class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
 
 class ModelDetailApi(generics.RetrieveAPIView):
-    queryset = RegisteredModel.objects.all()
+    queryset = RegisteredModel.objects.select_related("team")
     serializer_class = ModelOutput
     lookup_field = "name"
     parser_classes = [JSONParser]
@@ -225,7 +231,6 @@ class ModelVersionDetailApi(APIView):
 
 
 class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
-    queryset = Dataset.objects.select_related("model")
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser, FormParser]
 
@@ -240,6 +245,11 @@ class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
     def get_permissions(self):
         return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Dataset.objects.none()
+        return datasets_readable(self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -267,8 +277,12 @@ class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
 class DatasetDetailApi(generics.RetrieveAPIView):
     permission_classes = [HasAnyRole]
-    queryset = Dataset.objects.select_related("model")
     serializer_class = DatasetOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Dataset.objects.none()
+        return datasets_readable(self.request.user)
 
 
 class StageChangeApi(IdempotentPostMixin, APIView):

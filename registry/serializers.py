@@ -189,6 +189,7 @@ class DeploymentViolationOutput(serializers.ModelSerializer):
 
 class ModelOutput(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
+    team = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="the owning team")
     production_version = serializers.SerializerMethodField()
     rollback_target = serializers.SlugRelatedField(slug_field="version", read_only=True)
 
@@ -198,6 +199,7 @@ class ModelOutput(serializers.ModelSerializer):
             "name",
             "description",
             "owner",
+            "team",
             "business_owner",
             "risk_tier",
             "intended_use",
