@@ -37,6 +37,17 @@ def datasets_readable(user):
     return datasets.filter(Q(model__team__in=teams) | unbound).distinct()
 
 
+def waiver_discounted(waiver: EvidenceWaiver) -> str:
+    """Why a waiver never counts, or "": its grantor submitted the version, or requested its approval (before
+    or after waiving); the one who waives must be someone else than the one who asks."""
+    version = waiver.version
+    if waiver.granted_by_id == version.submitted_by_id:
+        return f"its grantor (user:{waiver.granted_by_id}) submitted this version"
+    if ApprovalRequest.objects.filter(version_id=waiver.version_id, requested_by_id=waiver.granted_by_id).exists():
+        return f"its grantor (user:{waiver.granted_by_id}) requested approval of this version"
+    return ""
+
+
 def active_waiver(version: ModelVersion, requirement: str, *, now=None) -> EvidenceWaiver | None:
     """The unrevoked, unexpired waiver of a requirement for the version's current artifact."""
     artifact = version.artifact.sha256 if version.artifact_id else ""
