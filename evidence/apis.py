@@ -15,7 +15,8 @@ from core.permissions import CanPromote, HasAnyRole, model_write_check, readable
 from core.serializers import StrictSerializer
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_request
-from registry.models import Dataset, ModelVersion
+from registry.models import ModelVersion
+from registry.serializers import ReadableDataset
 
 
 def visible_jobs(user):
@@ -73,10 +74,8 @@ class EvidenceJobRequestApi(APIView):
 
     class InputSerializer(StrictSerializer):
         kind = serializers.ChoiceField(choices=EvidenceJob.Kind.values)
-        dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
-        reference = serializers.PrimaryKeyRelatedField(
-            queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
-        )
+        dataset = ReadableDataset()
+        reference = ReadableDataset(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=InputSerializer,
@@ -88,7 +87,7 @@ class EvidenceJobRequestApi(APIView):
             ModelVersion.objects.select_related("model", "artifact"), model__name=name, version=version
         )
         model_write_check(request.user, target.model)
-        payload = self.InputSerializer(data=request.data)
+        payload = self.InputSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         job = evidence_job_request(version=target, actor=actor_for(request.user), **payload.validated_data)
         return Response(EvidenceJobOutput(job).data, status=status.HTTP_202_ACCEPTED)

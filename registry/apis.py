@@ -32,6 +32,7 @@ from registry.serializers import (
     JsonField,
     ModelOutput,
     ModelVersionOutput,
+    ReadableDataset,
     RollbackThresholdSerializer,
     VersionMetadataSerializer,
 )
@@ -159,7 +160,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
         model = get_object_or_404(RegisteredModel, name=name)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        metadata = VersionMetadataSerializer(data=payload.validated_data["metadata"])
+        metadata = VersionMetadataSerializer(data=payload.validated_data["metadata"], context={"request": request})
         if not metadata.is_valid():
             raise serializers.ValidationError({"metadata": metadata.errors})
         fields = dict(metadata.validated_data)
@@ -185,9 +186,7 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
         source = serializers.CharField(
             max_length=500, help_text="models:/<name>/<version>, models:/<name>@<alias> or runs:/<run_id>/<path>"
         )
-        sample_dataset = serializers.PrimaryKeyRelatedField(
-            queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
-        )
+        sample_dataset = ReadableDataset(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=InputSerializer,
@@ -200,7 +199,7 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
 
     def handle_post(self, request, name):
         model = get_object_or_404(RegisteredModel, name=name)
-        payload = self.InputSerializer(data=request.data)
+        payload = self.InputSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         created, is_new = services.model_version_import(user=request.user, model=model, **payload.validated_data)
         return Response(ModelVersionOutput(created).data, status=201 if is_new else 200)

@@ -7,14 +7,15 @@ from django.urls import reverse
 
 from evidence.models import EvidenceJob
 from registry.models import Dataset, ModelVersion
-from tests.registry_fixtures import finished_bias_audit
+from tests.registry_fixtures import finished_bias_audit, register_dataset
 
 pytestmark = pytest.mark.django_db
 
 
 def _request(client):
     url = reverse("v1:evidence-request", args=["credit-scoring", "1.0.0"])
-    return client.post(url, {"kind": "bias_audit", "dataset": Dataset.objects.get().pk}, format="json")
+    ours = Dataset.objects.get(registered_by__username="svc-ci-main").pk
+    return client.post(url, {"kind": "bias_audit", "dataset": ours}, format="json")
 
 
 def test_another_team_may_not_request_evidence_on_the_model(
@@ -39,3 +40,13 @@ def test_evidence_is_read_by_the_team_officers_and_auditors_only(
     assert other.get(detail).status_code == 404
     assert other.get(reverse("v1:evidence-jobs")).json()["results"] == []
     assert other.get(reverse("v1:evidence-chart", args=[job.pk, "selection_rate"])).status_code == 404
+
+
+def test_another_teams_data_set_is_no_input_to_evidence(
+    registered, applicants, client_as, requester, other_team_ci_client
+):
+    theirs = register_dataset(other_team_ci_client, applicants, name="their-applicants").json()["id"]
+    url = reverse("v1:evidence-request", args=["credit-scoring", "1.0.0"])
+    refused = client_as(requester).post(url, {"kind": "bias_audit", "dataset": theirs}, format="json")
+    assert refused.status_code == 400 and "dataset" in refused.json()["error"]["fields"]
+    assert not EvidenceJob.objects.exists()
