@@ -19,12 +19,14 @@ from audits.services import actor_for
 from core import roles
 from core.permissions import IsSuperuser
 from core.serializers import StrictSerializer, refuse_input
+from core.teams import is_team_name
 
 
 class MeApi(APIView):
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField()
         roles = serializers.ListField(child=serializers.CharField())
+        teams = serializers.ListField(child=serializers.CharField(), help_text="the teams whose models it acts on")
         is_superuser = serializers.BooleanField()
         service_account = serializers.CharField(allow_null=True)
 
@@ -33,7 +35,8 @@ class MeApi(APIView):
         account = getattr(request.user, "service_account", None)
         data = {
             "username": request.user.get_username(),
-            "roles": sorted(roles.roles_of(request.user)),
+            "roles": sorted(name for name in roles.roles_of(request.user) if not is_team_name(name)),
+            "teams": sorted(name for name in roles.roles_of(request.user) if is_team_name(name)),
             "is_superuser": request.user.is_superuser,
             "service_account": account.name if account else None,
         }
@@ -42,13 +45,17 @@ class MeApi(APIView):
 
 class ServiceAccountOutput(serializers.ModelSerializer):
     roles = serializers.SerializerMethodField()
+    teams = serializers.SerializerMethodField()
 
     class Meta:
         model = ServiceAccount
-        fields = ["name", "description", "roles", "created_at", "revoked_at"]
+        fields = ["name", "description", "roles", "teams", "created_at", "revoked_at"]
 
     def get_roles(self, obj) -> list[str]:
-        return sorted(obj.user.groups.values_list("name", flat=True))
+        return sorted(group.name for group in obj.user.groups.all() if not is_team_name(group.name))
+
+    def get_teams(self, obj) -> list[str]:
+        return sorted(group.name for group in obj.user.groups.all() if is_team_name(group.name))
 
 
 class ServiceAccountListCreateApi(generics.ListAPIView):
@@ -60,6 +67,9 @@ class ServiceAccountListCreateApi(generics.ListAPIView):
         name = serializers.CharField(max_length=100)
         role = serializers.ChoiceField(choices=roles.SERVICE_ACCOUNT_ROLES, default=roles.CI)
         description = serializers.CharField(max_length=300, required=False, default="")
+        team = serializers.CharField(
+            max_length=150, required=False, default=None, help_text="the team (team:<name>) whose models it acts on"
+        )
 
     class CreatedSerializer(ServiceAccountOutput):
         token = serializers.CharField(help_text="Shown once; only its SHA-256 is kept.")

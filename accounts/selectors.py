@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from accounts.models import PersonalToken, ServiceAccount
 from core import roles
 from core.errors import DomainError
+from core.teams import is_team_name
 
 
 def is_service_account(user: AbstractBaseUser) -> bool:
@@ -14,8 +15,9 @@ def is_service_account(user: AbstractBaseUser) -> bool:
 
 def service_account_roles_check(user: AbstractBaseUser, group_names, *, superuser: bool = False) -> None:
     """A service account holds only the roles of machines (roles.SERVICE_ACCOUNT_ROLES), never a deciding
-    role and never superuser. Raises DomainError naming what was refused."""
-    refused = sorted(set(group_names) - set(roles.SERVICE_ACCOUNT_ROLES))
+    role and never superuser; teams (core.teams) are ownership, not roles, and allowed. Raises DomainError
+    naming what was refused."""
+    refused = sorted(name for name in set(group_names) - set(roles.SERVICE_ACCOUNT_ROLES) if not is_team_name(name))
     if superuser:
         refused.append("superuser")
     if refused:

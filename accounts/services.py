@@ -16,6 +16,14 @@ from accounts.tokens import PERSONAL_TOKEN_PREFIX, new_token
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
+from core.teams import is_team_name, teams
+
+
+def _team(name: str) -> Group:
+    group = teams().filter(name=name).first() if is_team_name(name) else None
+    if group is None:
+        raise DomainError("invalid", f"team: no team is named {name!r}.", fields={"team": ["Not a team."]})
+    return group
 
 
 def _check_service_account_input(name: str, role: str) -> None:
@@ -36,10 +44,12 @@ def _check_service_account_input(name: str, role: str) -> None:
 
 @transaction.atomic
 def service_account_create(
-    *, name: str, role: str = roles.CI, description: str = "", actor: str = "system"
+    *, name: str, role: str = roles.CI, description: str = "", actor: str = "system", team: str | None = None
 ) -> tuple[ServiceAccount, str]:
-    """Creates the account and its first token; the token is returned once and never stored."""
+    """Creates the account and its first token; the token is returned once and never stored. With a team,
+    the account joins it (the models it registers then belong to that team)."""
     _check_service_account_input(name, role)
+    team_group = _team(team) if team else None
     user_model = get_user_model()
     if ServiceAccount.objects.filter(name=name).exists() or user_model.objects.filter(username=f"svc-{name}").exists():
         raise DomainError(
@@ -51,13 +61,13 @@ def service_account_create(
     user = user_model(username=f"svc-{name}")
     user.set_unusable_password()
     user.save()
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(Group.objects.get(name=role), *([team_group] if team_group else []))
     account = ServiceAccount.objects.create(user=user, name=name, description=description)
     audit_event_append(
         actor=actor,
         action="service_account.created",
         object_ref=object_ref(account),
-        data={"name": name, "role": role, "user": f"user:{user.pk}"},
+        data={"name": name, "role": role, "user": f"user:{user.pk}", **({"team": team} if team else {})},
     )
     return account, api_token_issue(account=account, actor=actor)
 
@@ -110,13 +120,18 @@ def user_create(
     is_staff: bool = False,
     is_superuser: bool = False,
     actor: str = "system",
+    team: str | None = None,
 ):
-    """A person's account. The username is personal data: the chain keeps only its salted digest."""
+    """A person's account, in a team when one is named. The username is personal data: the chain keeps only
+    its salted digest."""
+    team_group = _team(team) if team else None
     user = get_user_model().objects.create_user(
         username, password=password, is_staff=is_staff, is_superuser=is_superuser
     )
     if role:
         user.groups.add(Group.objects.get(name=role))
+    if team_group:
+        user.groups.add(team_group)
     subject = f"user:{user.pk}"
     audit_event_append(
         actor=actor,
@@ -125,6 +140,7 @@ def user_create(
         data={
             "subject": subject,
             "roles": [role] if role else [],
+            **({"team": team} if team else {}),
             "is_staff": is_staff,
             "is_superuser": is_superuser,
             "username_sha256": personal_record_store(subject=subject, kind="username", text=username),

@@ -25,7 +25,7 @@ from core.permissions import reads_everything
 from evidence.admin import findings_context
 from evidence.models import EvidenceJob
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
-from registry.selectors import approval_valid
+from registry.selectors import approval_valid, waiver_discounted
 from reports import services as attestations
 from reports.checklists import checklist_summary, checklists_evaluate
 from reports.models import Attestation, Report
@@ -88,6 +88,7 @@ def _waivers_shown(version) -> list[dict]:
         {
             "waiver": waiver,
             "state": waiver.state(now),
+            "not_counted": waiver_discounted(waiver),
             "url": _admin_url(EvidenceWaiver, "change", waiver.pk),
         }
         for waiver in version.waivers.select_related("granted_by").order_by("-created_at")
@@ -306,14 +307,27 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
 
 class WaiverForm(forms.ModelForm):
     justification = forms.CharField(widget=forms.Textarea, min_length=waivers.MIN_JUSTIFICATION)
+    user = None  # who grants: set by EvidenceWaiverAdmin.get_form
 
     class Meta:
         model = EvidenceWaiver
         fields = ["version", "requirement", "expires_at"]
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("version") and cleaned.get("requirement"):
+            try:
+                waivers.evidence_waiver_check(
+                    version=cleaned["version"], requirement=cleaned["requirement"], user=self.user
+                )
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
+        return cleaned
+
 
 def _decides_waivers(user) -> bool:
-    return user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)
+    """Officers waive and revoke; a superuser without the role administers and does not decide."""
+    return roles.has_role(user, roles.COMPLIANCE_OFFICER)
 
 
 @admin.register(EvidenceWaiver)
@@ -321,7 +335,17 @@ class EvidenceWaiverAdmin(ReadOnlyAdmin):
     """Officers grant a waiver with a written justification and revoke it; both go through the service.
     Whoever reads everything (auditors too) sees the list; the role decides, not a model permission."""
 
-    list_display = ["id", "version", "requirement", "state", "granted_by", "created_at", "expires_at", "revoked_at"]
+    list_display = [
+        "id",
+        "version",
+        "requirement",
+        "state",
+        "not_counted",
+        "granted_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["requirement"]
     search_fields = ["version__model__name"]
     list_select_related = ["version__model", "granted_by"]
@@ -346,9 +370,13 @@ class EvidenceWaiverAdmin(ReadOnlyAdmin):
     def state(self, obj) -> str:
         return obj.state()
 
+    @admin.display(description="does not count because")
+    def not_counted(self, obj) -> str:
+        return waiver_discounted(obj) or "-"
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
-            kwargs["form"] = WaiverForm
+            kwargs["form"] = type("WaiverFormFor", (WaiverForm,), {"user": request.user})
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):

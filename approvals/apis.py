@@ -10,7 +10,7 @@ from approvals import services as approvals
 from approvals.selectors import approval_request_state
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.parsers import JSONParser
-from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser
+from core.permissions import CanRegister, HasAnyRole, IsComplianceOfficer, IsSuperuser, readable_rows
 from core.serializers import StrictSerializer, refuse_input
 from mlio.confinement import LIMIT_RANGES
 from registry.models import ROLLBACK_ON_BREACH, UNEXPLAINABLE, ApprovalDecision, ApprovalPolicy, ApprovalRequest
@@ -76,17 +76,25 @@ class ApprovalRequestSubmitApi(IdempotentPostMixin, APIView):
         return Response(ApprovalRequestOutput(created).data, status=status.HTTP_202_ACCEPTED)
 
 
-class ApprovalRequestListApi(generics.ListAPIView):
+class _ReadableRequests:
+    """Requests of the user's teams' models (every request for readers of everything); others are absent."""
+
+    def get_queryset(self):
+        requests = ApprovalRequest.objects.select_related("version__model")
+        if getattr(self, "swagger_fake_view", False):
+            return requests.none()
+        return readable_rows(self.request.user, requests, "version__model")
+
+
+class ApprovalRequestListApi(_ReadableRequests, generics.ListAPIView):
     permission_classes = [HasAnyRole]
     serializer_class = ApprovalRequestOutput
     filterset_fields = ["status", "target_stage"]
-    queryset = ApprovalRequest.objects.select_related("version__model")
 
 
-class ApprovalRequestDetailApi(generics.RetrieveAPIView):
+class ApprovalRequestDetailApi(_ReadableRequests, generics.RetrieveAPIView):
     permission_classes = [HasAnyRole]
     serializer_class = ApprovalRequestOutput
-    queryset = ApprovalRequest.objects.select_related("version__model")
 
 
 class ApprovalDecideApi(IdempotentPostMixin, APIView):

@@ -15,7 +15,7 @@ from evidence.selectors import evidence_job_newest
 from evidence.unexplainable import NOT_EXPLAINABLE, UNQUERYABLE
 from registry.models import ApprovalPolicy, ModelVersion, Stage
 from registry.policies import policy_days, policy_snapshot, policy_thresholds
-from registry.selectors import active_waiver
+from registry.selectors import active_waiver, waiver_discounted
 from reports.checklists import applicable_frameworks
 
 SATISFIED = ("done", "waived", "not_applicable")
@@ -78,12 +78,19 @@ def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) ->
 
 
 def _waived(item: EvidenceItem, version: ModelVersion, now) -> EvidenceItem:
-    """An unmet requirement that an officer waived in writing counts as met; the item says so and why."""
+    """An unmet requirement that an officer waived in writing counts as met; the item says so and why. A
+    waiver from the version's submitter or a requester of its approval never counts; the item says that too."""
     if item.satisfied:
         return item
     waiver = active_waiver(version, item.requirement, now=now)
     if waiver is None:
         return item
+    discounted = waiver_discounted(waiver)
+    if discounted:
+        reason = f"{item.reason}; " if item.reason else ""
+        return EvidenceItem(
+            item.requirement, item.status, f"{reason}waiver {waiver.pk} does not count: {discounted}", item.digests
+        )
     reason = (
         f"waived by user:{waiver.granted_by_id} until {waiver.expires_at.date().isoformat()} "
         f"(waiver {waiver.pk}; without it: {item.status}{', ' + item.reason if item.reason else ''})"

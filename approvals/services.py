@@ -8,6 +8,7 @@ from approvals.requirements import evidence_status
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry import models as registry_models
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
 from registry.policies import (
@@ -29,6 +30,7 @@ def _conflict(code: str, message: str, **extra) -> DomainError:
 
 @transaction.atomic
 def approval_request_submit(*, version: ModelVersion, target_stage: str, user, justification: str = ""):
+    model_write_check(user, version.model)
     if target_stage not in (Stage.STAGING, Stage.PRODUCTION):
         raise DomainError(
             "invalid",

@@ -10,10 +10,10 @@ from approvals import waivers
 from core import datetimes
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.parsers import JSONParser
-from core.permissions import HasAnyRole, IsComplianceOfficer
+from core.permissions import HasAnyRole, IsComplianceOfficer, model_read_check
 from core.serializers import StrictSerializer, refuse_input
 from registry.models import EvidenceWaiver
-from registry.selectors import version_get
+from registry.selectors import version_get, waiver_discounted
 
 
 class WaiverOutput(serializers.ModelSerializer):
@@ -22,6 +22,9 @@ class WaiverOutput(serializers.ModelSerializer):
     granted_by = serializers.SerializerMethodField()
     revoked_by = serializers.SerializerMethodField()
     active = serializers.SerializerMethodField()
+    not_counted = serializers.SerializerMethodField(
+        help_text="why this waiver never counts (its grantor submitted the version or requested its approval), or null"
+    )
 
     class Meta:
         model = EvidenceWaiver
@@ -38,6 +41,7 @@ class WaiverOutput(serializers.ModelSerializer):
             "revoked_by",
             "revoked_at",
             "active",
+            "not_counted",
         ]
 
     def get_granted_by(self, obj) -> str:
@@ -50,6 +54,9 @@ class WaiverOutput(serializers.ModelSerializer):
         from django.utils import timezone
 
         return obj.revoked_at is None and obj.expires_at > timezone.now()
+
+    def get_not_counted(self, obj) -> str | None:
+        return waiver_discounted(obj) or None
 
 
 class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
@@ -69,7 +76,8 @@ class WaiverListGrantApi(IdempotentPostMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return EvidenceWaiver.objects.none()
         version = version_get(self.kwargs["name"], self.kwargs["version"])
-        return EvidenceWaiver.objects.filter(version=version).select_related("version__model")
+        model_read_check(self.request.user, version.model)
+        return EvidenceWaiver.objects.filter(version=version).select_related("version")
 
     @extend_schema(summary="Waivers of a version's evidence requirements, newest first")
     def get(self, request, *args, **kwargs):

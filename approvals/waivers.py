@@ -10,33 +10,66 @@ from approvals.requirements import explainable
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
 from core.errors import DomainError
+from evidence.selectors import evidence_jobs_current
 from registry.models import ApprovalPolicy, ApprovalRequest, EvidenceWaiver, ModelVersion
 from registry.policies import policy_days, policy_snapshot
 
 MIN_JUSTIFICATION = 20
 
 
-def _check_grantor(version: ModelVersion, user) -> None:
+def _check_officer(user, doing: str) -> None:
+    """Waiving and revoking are decisions: an officer's, never an administrator's as such."""
     decider_check(user)
-    if not (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)):
-        raise DomainError("permission_denied", "Only compliance officers waive evidence.", status_code=403)
+    if not roles.has_role(user, roles.COMPLIANCE_OFFICER):
+        raise DomainError(
+            "permission_denied",
+            f"Only compliance officers {doing} waivers; administrators without the role do not decide.",
+            status_code=403,
+        )
+
+
+def _check_grantor(version: ModelVersion, user) -> None:
+    _check_officer(user, "grant")
     if user.pk == version.submitted_by_id:
         raise DomainError(
             "separation_of_duties", "You submitted this version; someone else must waive its evidence.", status_code=403
         )
-    pending = ApprovalRequest.objects.filter(version=version, status=ApprovalRequest.Status.PENDING)
-    if pending.filter(requested_by=user).exists():
+    if ApprovalRequest.objects.filter(version=version, requested_by=user).exists():
         raise DomainError(
             "separation_of_duties",
             "You requested approval of this version; someone else must waive its evidence.",
             status_code=403,
         )
+    pending = ApprovalRequest.objects.filter(version=version, status=ApprovalRequest.Status.PENDING)
     if pending.filter(decisions__decided_by=user, decisions__verdict="approve").exists():
         raise DomainError(
             "separation_of_duties",
             "You approved a pending request of this version; someone else must waive its evidence.",
             status_code=403,
         )
+
+
+def _check_evidence_exists(version: ModelVersion, requirement: str) -> None:
+    """A waiver answers evidence that was produced and found wanting, never evidence nobody has seen yet: a
+    bias audit is waived only once one finished on the version's current artifact. (An explanation is waived
+    only where it cannot exist, which _check_explanation_waivable establishes.)"""
+    if requirement != EvidenceWaiver.Requirement.BIAS_AUDIT:
+        return
+    if not evidence_jobs_current(version, "bias_audit", succeeded=True).exists():
+        raise DomainError(
+            "evidence_missing",
+            f"requirement: no bias audit of {version}'s current artifact has finished yet; run it and read its "
+            "result before waiving it.",
+            fields={"requirement": ["No finished bias audit of this artifact to waive."]},
+            status_code=409,
+        )
+
+
+def evidence_waiver_check(*, version: ModelVersion, requirement: str, user) -> None:
+    """Whether this person may waive this requirement of this version now (the grant asks it, and the admin's
+    form before it, so a refusal is shown on the form with its reason)."""
+    _check_grantor(version, user)
+    _check_evidence_exists(version, requirement)
 
 
 def _check_explanation_waivable(version: ModelVersion) -> None:
@@ -89,7 +122,7 @@ def evidence_waiver_grant(
             "justification: a waiver needs a written justification.",
             fields={"justification": [f"At least {MIN_JUSTIFICATION} characters."]},
         )
-    _check_grantor(version, user)
+    evidence_waiver_check(version=version, requirement=requirement, user=user)
     now = timezone.now()
     actor = actor_for(user)
     digest = personal_record_store(subject=actor, kind="waiver_justification", text=justification)
@@ -113,8 +146,7 @@ def evidence_waiver_grant(
 
 @transaction.atomic
 def evidence_waiver_revoke(*, waiver: EvidenceWaiver, user) -> EvidenceWaiver:
-    if not (user.is_superuser or roles.has_role(user, roles.COMPLIANCE_OFFICER)):
-        raise DomainError("permission_denied", "Only compliance officers revoke waivers.", status_code=403)
+    _check_officer(user, "revoke")
     waiver = EvidenceWaiver.objects.select_for_update().select_related("version__model").get(pk=waiver.pk)
     if waiver.revoked_at is not None:
         raise DomainError("conflict", f"Waiver {waiver.pk} is already revoked.", status_code=409)

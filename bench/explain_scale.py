@@ -176,6 +176,7 @@ def _registered(rows: int):
     import pandas as pd
     import skops.io
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from django.core.files import File
     from sklearn.ensemble import RandomForestClassifier
 
@@ -189,6 +190,7 @@ def _registered(rows: int):
     frame = pd.DataFrame(rng.normal(size=(rows, 20)).round(4), columns=FEATURES)
     frame["y"] = forest.predict(frame[FEATURES])
     user = get_user_model().objects.create(username="bench-scientist")
+    user.groups.add(Group.objects.get_or_create(name="team:bench")[0])
     model = model_register(user=user, name="bench-forest", risk_tier="low")
     schema = {"features": FEATURES, "target": "y", "positive_label": 1, "task": "binary_classification"}
     upload = File(io.BytesIO(frame.to_csv(index=False).encode()), name="rows.csv")

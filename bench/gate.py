@@ -59,14 +59,16 @@ def _seed() -> str:
     import django
 
     django.setup()
+    from django.contrib.auth.models import Group
     from django.utils import timezone
 
     from accounts.services import service_account_create
     from registry.models import ApprovalRequest, Artifact, ModelVersion, RegisteredModel
 
-    account, token = service_account_create(name="bench-ci")
+    team, _ = Group.objects.get_or_create(name="team:bench")
+    account, token = service_account_create(name="bench-ci", team=team.name)
     user = account.user
-    model = RegisteredModel.objects.create(name="credit-scoring", risk_tier="high", owner=user)
+    model = RegisteredModel.objects.create(name="credit-scoring", risk_tier="high", owner=user, team=team)
     sha = secrets.token_hex(32)
     artifact = Artifact.objects.create(sha256=sha, size=1, format="skops")
     version = ModelVersion.objects.create(model=model, version="1.0.0", artifact=artifact, submitted_by=user)

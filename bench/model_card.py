@@ -79,7 +79,8 @@ def _people():
 
     from accounts.services import service_account_create
 
-    account, _ = service_account_create(name="ci-bench")
+    team, _ = Group.objects.get_or_create(name="team:bench")
+    account, _ = service_account_create(name="ci-bench", team=team.name)
     officers = []
     for name in ("officer-a", "officer-b"):
         user = get_user_model().objects.create_user(username=name, is_staff=True)

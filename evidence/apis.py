@@ -11,19 +11,18 @@ from rest_framework.views import APIView
 
 from audits.services import actor_for
 from core.blobs import blob_path
-from core.permissions import CanPromote, HasAnyRole, reads_everything
+from core.permissions import CanPromote, HasAnyRole, model_write_check, readable_rows
 from core.serializers import StrictSerializer
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_request
-from registry.models import Dataset, ModelVersion
+from registry.models import ModelVersion
+from registry.serializers import ReadableDataset
 
 
 def visible_jobs(user):
-    """Officers, auditors and administrators see all evidence; others the evidence of their own versions."""
+    """Officers, auditors and administrators see all evidence; others the evidence of their teams' models."""
     jobs = EvidenceJob.objects.select_related("version__model", "dataset", "reference")
-    if reads_everything(user):
-        return jobs
-    return jobs.filter(version__submitted_by=user)
+    return readable_rows(user, jobs, "version__model")
 
 
 class EvidenceJobOutput(serializers.ModelSerializer):
@@ -75,10 +74,8 @@ class EvidenceJobRequestApi(APIView):
 
     class InputSerializer(StrictSerializer):
         kind = serializers.ChoiceField(choices=EvidenceJob.Kind.values)
-        dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
-        reference = serializers.PrimaryKeyRelatedField(
-            queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
-        )
+        dataset = ReadableDataset()
+        reference = ReadableDataset(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=InputSerializer,
@@ -89,7 +86,8 @@ class EvidenceJobRequestApi(APIView):
         target = get_object_or_404(
             ModelVersion.objects.select_related("model", "artifact"), model__name=name, version=version
         )
-        payload = self.InputSerializer(data=request.data)
+        model_write_check(request.user, target.model)
+        payload = self.InputSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         job = evidence_job_request(version=target, actor=actor_for(request.user), **payload.validated_data)
         return Response(EvidenceJobOutput(job).data, status=status.HTTP_202_ACCEPTED)

@@ -9,17 +9,20 @@ from django.db import transaction
 from django.urls import reverse
 
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry import aliases, metadata, services
 from registry.mlflow_sources import mlflow_calls, mlflow_store_allowed
 from registry.models import ModelVersion, RegisteredModel, RiskTier, Stage
 from registry.stages import model_version_stage_change
 
 RISK_TIER_TAG = "risk_tier"
+TEAM_TAG = "owning_team"  # the owning team (team:<name>), for an account in several teams
 
 
 def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[str, str]) -> RegisteredModel:
     """A model from MLflow's create call, which has no risk tier: the `risk_tier` tag gives it, otherwise
-    MLFLOW_API_DEFAULT_RISK_TIER does (the strictest by default)."""
+    MLFLOW_API_DEFAULT_RISK_TIER does (the strictest by default). The `owning_team` tag names the owning team
+    where the account belongs to several."""
     tags = dict(tags)
     risk_tier = tags.pop(RISK_TIER_TAG, settings.MLFLOW_API_DEFAULT_RISK_TIER)
     if risk_tier not in RiskTier.values:
@@ -28,7 +31,10 @@ def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[st
     if RegisteredModel.objects.filter(name=name).exists():
         # MLflow's clients look for this code to go on registering a version of an existing model.
         raise DomainError("already_exists", f"Registered Model (name={name}) already exists.", status_code=400)
-    return services.model_register(user=user, name=name, risk_tier=risk_tier, description=description, tags=tags)
+    team = tags.pop(TEAM_TAG, None)
+    return services.model_register(
+        user=user, name=name, risk_tier=risk_tier, team=team, description=description, tags=tags
+    )
 
 
 def _next_version(model: RegisteredModel) -> str:
@@ -44,6 +50,7 @@ def mlflow_model_version_create(
     import (content-addressed, validated, probed in the sandbox); a refused artifact is refused here too."""
     from mlio.mlflow import registration_source
 
+    model_write_check(user, model)  # before anything is pulled, as every check below
     metadata.tags_check(tags)  # before anything is pulled: a bad tag leaves no version behind
     tracking_uri = settings.MLFLOW_API_TRACKING_URI
     if not tracking_uri:

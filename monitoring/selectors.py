@@ -1,15 +1,12 @@
 """Reads of production monitoring: which windows speak for a version, and who may see them."""
 
-from core.permissions import reads_everything
+from core.permissions import readable_rows
 from monitoring.models import ProductionWindow
 
 
 def visible_windows(user):
-    """Officers, auditors and administrators see every version's windows; others those of their own versions."""
-    windows = ProductionWindow.objects.select_related("version__model")
-    if reads_everything(user):
-        return windows
-    return windows.filter(version__submitted_by=user)
+    """Officers, auditors and administrators see every version's windows; others those of their teams' models."""
+    return readable_rows(user, ProductionWindow.objects.select_related("version__model"), "version__model")
 
 
 def windows_current(version, *, as_of=None) -> list[ProductionWindow]:

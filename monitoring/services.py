@@ -17,6 +17,7 @@ from audits.models import AuditEvent
 from audits.services import actor_for, audit_event_append, object_ref
 from core import blobs
 from core.errors import DomainError
+from core.permissions import model_write_check
 from core.rowjobs import row_claim, row_claimed, row_enqueue, row_fail, row_sweep
 from mlio.datasets import DatasetInvalid, DatasetSchema, column_names, inspect_dataset
 from monitoring.models import MonitoringPolicy, ProductionWindow
@@ -124,6 +125,7 @@ def production_window_upload(
 ) -> tuple[ProductionWindow, bool]:
     """Validates the rows against the version's schema, keeps them by SHA-256 and queues the monitors.
     The same bytes for the same window return the window already recorded (created False)."""
+    model_write_check(user, version.model)
     _check_bounds(window_start, window_end)
     temp, sha256, size = blobs.receive(
         upload, root=settings.DATASET_ROOT, max_bytes=settings.MAX_DATASET_BYTES, field="file"

@@ -1,4 +1,5 @@
-"""The registry in the admin: models, versions, aliases, data sets and deployments, read-only."""
+"""The registry in the admin: models, versions, aliases, data sets and deployments, read-only; a superuser
+moves a model to another team (audited)."""
 
 from django.contrib import admin
 from django.db.models import Count, Q
@@ -9,13 +10,26 @@ from audits.admin import ReadOnlyAdmin
 from core.permissions import reads_everything
 from registry.models import Dataset, Deployment, ModelAlias, ModelVersion
 from registry.models import RegisteredModel as Model
+from registry.selectors import datasets_readable
+from registry.teams import model_team_change
 
 
 @admin.register(Model)
 class RegisteredModelAdmin(ReadOnlyAdmin):
-    list_display = ["name", "risk_tier", "business_owner", "created_at"]
-    list_filter = ["risk_tier"]
+    list_display = ["name", "team", "risk_tier", "business_owner", "created_at"]
+    list_filter = ["risk_tier", "team"]
     search_fields = ["name"]
+    fields = ["name", "team", "risk_tier", "business_owner", "owner", "description", "created_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)  # the team, and nothing else
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in self.fields if name != "team"]
+
+    def save_model(self, request, obj, form, change):
+        if change and "team" in form.changed_data:
+            model_team_change(model=obj, team=form.cleaned_data["team"], user=request.user)
 
 
 @admin.register(ModelVersion)
@@ -111,6 +125,9 @@ class ModelAliasAdmin(ReadOnlyAdmin):
 class DatasetAdmin(ReadOnlyAdmin):
     list_display = ["name", "kind", "model", "format", "size", "sha256", "created_at"]
     list_filter = ["kind"]
+
+    def get_queryset(self, request):
+        return datasets_readable(request.user)
 
 
 @admin.register(Deployment)

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry.models import ModelAlias, ModelVersion, RegisteredModel
 from registry.stages import alias_stage, model_version_stage_change, require_approval
 
@@ -27,6 +28,7 @@ def model_alias_set(*, model: RegisteredModel, alias: str, version: ModelVersion
     """Points the alias at the version. For an alias of a gated stage the version must hold an approval in
     force for it; it is then moved to that stage, as a stage change would (the previous production version
     archived and kept as the rollback target)."""
+    model_write_check(user, model)
     alias = _checked(alias)
     stage = alias_stage(alias)
     if stage:
@@ -55,6 +57,7 @@ def model_alias_set(*, model: RegisteredModel, alias: str, version: ModelVersion
 @transaction.atomic
 def model_alias_delete(*, model: RegisteredModel, alias: str, user) -> None:
     """Removes the alias; the version it pointed at keeps its stage."""
+    model_write_check(user, model)
     row = ModelAlias.objects.select_for_update().filter(model=model, alias=alias).select_related("version").first()
     if row is None:
         raise DomainError("not_found", f"alias: {model.name} has no alias {alias!r}.", status_code=404)

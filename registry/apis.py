@@ -24,7 +24,7 @@ from registry.models import (
     RegisteredModel,
     RiskTier,
 )
-from registry.selectors import GATED_STAGES, gate_check, version_get
+from registry.selectors import GATED_STAGES, datasets_readable, gate_check, version_get
 from registry.serializers import (
     VIOLATIONS_PREFETCH,
     DatasetOutput,
@@ -32,6 +32,7 @@ from registry.serializers import (
     JsonField,
     ModelOutput,
     ModelVersionOutput,
+    ReadableDataset,
     RollbackThresholdSerializer,
     VersionMetadataSerializer,
 )
@@ -49,12 +50,18 @@ class MetadataInput(StrictSerializer):
 
 
 class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
-    queryset = RegisteredModel.objects.all()
+    queryset = RegisteredModel.objects.select_related("team")
     serializer_class = ModelOutput
     filterset_class = ModelFilter
 
     class InputSerializer(StrictSerializer):
         name = serializers.SlugField(max_length=100)
+        team = serializers.CharField(
+            required=False,
+            max_length=150,
+            default=None,
+            help_text="the owning team (team:<name>); required only of an account in several teams",
+        )
         description = serializers.CharField(required=False, allow_blank=True, default="")
         business_owner = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
         risk_tier = serializers.ChoiceField(choices=RiskTier.values)
@@ -99,7 +106,7 @@ class ModelListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
 
 class ModelDetailApi(generics.RetrieveAPIView):
-    queryset = RegisteredModel.objects.all()
+    queryset = RegisteredModel.objects.select_related("team")
     serializer_class = ModelOutput
     lookup_field = "name"
     parser_classes = [JSONParser]
@@ -154,7 +161,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
         model = get_object_or_404(RegisteredModel, name=name)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        metadata = VersionMetadataSerializer(data=payload.validated_data["metadata"])
+        metadata = VersionMetadataSerializer(data=payload.validated_data["metadata"], context={"request": request})
         if not metadata.is_valid():
             raise serializers.ValidationError({"metadata": metadata.errors})
         fields = dict(metadata.validated_data)
@@ -180,9 +187,7 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
         source = serializers.CharField(
             max_length=500, help_text="models:/<name>/<version>, models:/<name>@<alias> or runs:/<run_id>/<path>"
         )
-        sample_dataset = serializers.PrimaryKeyRelatedField(
-            queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
-        )
+        sample_dataset = ReadableDataset(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=InputSerializer,
@@ -195,7 +200,7 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
 
     def handle_post(self, request, name):
         model = get_object_or_404(RegisteredModel, name=name)
-        payload = self.InputSerializer(data=request.data)
+        payload = self.InputSerializer(data=request.data, context={"request": request})
         payload.is_valid(raise_exception=True)
         created, is_new = services.model_version_import(user=request.user, model=model, **payload.validated_data)
         return Response(ModelVersionOutput(created).data, status=201 if is_new else 200)
@@ -227,7 +232,6 @@ class ModelVersionDetailApi(APIView):
 
 class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
     upload_limit_setting = "MAX_DATASET_BYTES"
-    queryset = Dataset.objects.select_related("model")
     serializer_class = DatasetOutput
     parser_classes = [MultiPartParser, FormParser]
 
@@ -242,6 +246,11 @@ class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
     def get_permissions(self):
         return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Dataset.objects.none()
+        return datasets_readable(self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -269,8 +278,12 @@ class DatasetListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
 
 class DatasetDetailApi(generics.RetrieveAPIView):
     permission_classes = [HasAnyRole]
-    queryset = Dataset.objects.select_related("model")
     serializer_class = DatasetOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Dataset.objects.none()
+        return datasets_readable(self.request.user)
 
 
 class StageChangeApi(IdempotentPostMixin, APIView):

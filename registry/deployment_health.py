@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audits.services import actor_for, audit_event_append, object_ref
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry.models import Deployment, DeploymentHealthReport, Stage
 from registry.policies import policy_for
 from registry.rollback_rules import LATENCY_METRICS, Verdict, Window, threshold_judge
@@ -76,6 +77,7 @@ def deployment_health_report(
         .select_related("version__model", "version__artifact")
         .get(pk=deployment.pk)
     )
+    model_write_check(user, deployment.version.model)
     latency = {"latency_p50_ms": latency_p50_ms, "latency_p95_ms": latency_p95_ms, "latency_p99_ms": latency_p99_ms}
     _check(deployment, window_start, window_end, requests, errors, latency)
     report = DeploymentHealthReport.objects.create(

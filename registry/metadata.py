@@ -7,6 +7,7 @@ from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry.models import ModelVersion, RegisteredModel
 
 TAG_KEY_MAX = 250
@@ -64,6 +65,7 @@ def model_version_metadata_update(
     version = (
         ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=version.pk)
     )
+    model_write_check(user, version.model)
     fields, facts = _changes(version, description, tags)
     if fields:
         version.save(update_fields=fields)
@@ -82,6 +84,7 @@ def model_metadata_update(
 ) -> RegisteredModel:
     """As model_version_metadata_update, for the registered model."""
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    model_write_check(user, model)
     fields, facts = _changes(model, description, tags)
     if fields:
         model.save(update_fields=fields)

@@ -35,6 +35,13 @@ class RegisteredModel(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The owning team (a `team:` group, core.teams): its members write on the model; changed by superusers only.
+    team = models.ForeignKey(
+        "auth.Group",
+        on_delete=models.PROTECT,
+        related_name="models",
+        limit_choices_to={"name__startswith": "team:"},
+    )
     business_owner = models.CharField(max_length=200, blank=True)
     risk_tier = models.CharField(max_length=10, choices=RiskTier.choices)
     intended_use = models.TextField(blank=True)

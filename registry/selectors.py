@@ -5,11 +5,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from registry.models import ApprovalRequest, EvidenceWaiver, ModelVersion, Stage
+from core.permissions import reads_everything
+from core.teams import team_ids_of
+from registry.models import ApprovalRequest, Dataset, EvidenceWaiver, ModelVersion, Stage
 
 GATED_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
@@ -21,6 +24,28 @@ def version_get(name: str, version: str) -> ModelVersion:
         model__name=name,
         version=version,
     )
+
+
+def datasets_readable(user):
+    """Data sets (and their profiles) the user may read: every one for readers of everything; else those of
+    the user's teams' models, and those tied to no model that the user or a teammate registered."""
+    datasets = Dataset.objects.select_related("model")
+    if reads_everything(user):
+        return datasets
+    teams = team_ids_of(user)
+    unbound = Q(model__isnull=True) & (Q(registered_by=user) | Q(registered_by__groups__in=teams))
+    return datasets.filter(Q(model__team__in=teams) | unbound).distinct()
+
+
+def waiver_discounted(waiver: EvidenceWaiver) -> str:
+    """Why a waiver never counts, or "": its grantor submitted the version, or requested its approval (before
+    or after waiving); the one who waives must be someone else than the one who asks."""
+    version = waiver.version
+    if waiver.granted_by_id == version.submitted_by_id:
+        return f"its grantor (user:{waiver.granted_by_id}) submitted this version"
+    if ApprovalRequest.objects.filter(version_id=waiver.version_id, requested_by_id=waiver.granted_by_id).exists():
+        return f"its grantor (user:{waiver.granted_by_id}) requested approval of this version"
+    return ""
 
 
 def active_waiver(version: ModelVersion, requirement: str, *, now=None) -> EvidenceWaiver | None:

@@ -20,6 +20,7 @@ from registry.models import (
 )
 from registry.policies import POLICY_FIELDS
 from registry.rollback_rules import DEFAULT_MIN_REQUESTS
+from registry.selectors import datasets_readable
 
 
 class JsonField(serializers.JSONField):
@@ -54,6 +55,18 @@ class LineageSerializer(StrictSerializer):
     hyperparameter_search_trials = serializers.IntegerField(required=False, min_value=0)
 
 
+class ReadableDataset(serializers.PrimaryKeyRelatedField):
+    """A data set named by id, among those the requesting user may read (registry.selectors.datasets_readable):
+    another team's data set is "does not exist", as it is to that user everywhere else."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Dataset.objects.all(), **kwargs)  # the type the schema shows; narrowed below
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return datasets_readable(request.user) if request else Dataset.objects.none()
+
+
 class VersionMetadataSerializer(StrictSerializer):
     version = serializers.CharField(max_length=50)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -61,9 +74,7 @@ class VersionMetadataSerializer(StrictSerializer):
     metrics = serializers.DictField(child=serializers.FloatField(), required=False, default=dict)
     lineage = LineageSerializer(required=False, default=dict)
     known_limitations = serializers.CharField(required=False, allow_blank=True, default="")
-    sample_dataset = serializers.PrimaryKeyRelatedField(
-        queryset=Dataset.objects.all(), required=False, allow_null=True, default=None
-    )
+    sample_dataset = ReadableDataset(required=False, allow_null=True, default=None)
 
     def validate_metrics(self, value):
         bad = [name for name, number in value.items() if not math.isfinite(number)]
@@ -189,6 +200,7 @@ class DeploymentViolationOutput(serializers.ModelSerializer):
 
 class ModelOutput(serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
+    team = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="the owning team")
     production_version = serializers.SerializerMethodField()
     rollback_target = serializers.SlugRelatedField(slug_field="version", read_only=True, allow_null=True)
 
@@ -198,6 +210,7 @@ class ModelOutput(serializers.ModelSerializer):
             "name",
             "description",
             "owner",
+            "team",
             "business_owner",
             "risk_tier",
             "intended_use",

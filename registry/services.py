@@ -11,22 +11,25 @@ from django.db import IntegrityError, transaction
 from audits.services import actor_for, audit_event_append, object_ref
 from core import blobs as storage
 from core.errors import DomainError
+from core.permissions import model_write_check
 from mlio.acceptance import validate_artifact
 from mlio.artifacts import ArtifactRejected
 from mlio.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
 from registry.mlflow_sources import mlflow_artifact_allowed, mlflow_calls, mlflow_http_limits, mlflow_store_allowed
 from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
+from registry.teams import model_team_for
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 @transaction.atomic
-def model_register(*, user, name: str, risk_tier: str, **fields) -> RegisteredModel:
+def model_register(*, user, name: str, risk_tier: str, team: str | None = None, **fields) -> RegisteredModel:
     if RegisteredModel.objects.filter(name=name).exists():
         raise DomainError(
             "conflict", f"name: a model named {name!r} exists.", fields={"name": ["Already exists."]}, status_code=409
         )
-    model = RegisteredModel.objects.create(name=name, risk_tier=risk_tier, owner=user, **fields)
+    owning_team = model_team_for(user=user, team=team)
+    model = RegisteredModel.objects.create(name=name, risk_tier=risk_tier, owner=user, team=owning_team, **fields)
     audit_event_append(
         actor=actor_for(user),
         action="model.registered",
@@ -36,6 +39,7 @@ def model_register(*, user, name: str, risk_tier: str, **fields) -> RegisteredMo
             "risk_tier": risk_tier,
             "frameworks": model.frameworks,
             "data_classification": model.data_classification,
+            "team": owning_team.name,
         },
     )
     return model
@@ -92,6 +96,7 @@ def model_version_register(
     *, user, model: RegisteredModel, version: str, upload, metadata: dict, sample_dataset: Dataset | None = None
 ) -> tuple[ModelVersion, bool]:
     """Registers a version; returns (version, created). The same bytes again return the existing version."""
+    model_write_check(user, model)
     if not SEMVER.match(version):
         raise DomainError(
             "invalid", "version: use semantic versioning, e.g. 1.4.0.", fields={"version": ["Not a semantic version."]}
@@ -207,6 +212,8 @@ def _checked_schema(declared: dict) -> DatasetSchema:
 def dataset_register(
     *, user, name: str, kind: str, upload, schema: dict, model: RegisteredModel | None = None
 ) -> Dataset:
+    if model is not None:
+        model_write_check(user, model)
     declared = _checked_schema(schema)
     temp, sha256, size = storage.receive(
         upload, root=settings.DATASET_ROOT, max_bytes=settings.MAX_DATASET_BYTES, field="file"
@@ -280,6 +287,7 @@ def model_version_import(
 
     from mlio.mlflow import import_model
 
+    model_write_check(user, model)
     mlflow_store_allowed(tracking_uri)
     with tempfile.TemporaryDirectory() as workdir:
         with mlflow_calls():

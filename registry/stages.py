@@ -8,6 +8,7 @@ from django.db import transaction
 
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core.errors import DomainError
+from core.permissions import model_write_check
 from registry.models import ApprovalRequest, Deployment, ModelVersion, RegisteredModel, Stage
 from registry.rollback_rules import traffic_problem
 from registry.selectors import approval_valid
@@ -78,6 +79,7 @@ def _mark_in_mlflow(version_pk: int) -> None:
 @transaction.atomic
 def model_version_stage_change(*, version: ModelVersion, stage: str, user) -> ModelVersion:
     model = RegisteredModel.objects.select_for_update().get(pk=version.model_id)
+    model_write_check(user, model)
     version = (
         ModelVersion.objects.select_for_update(of=("self",)).select_related("model", "artifact").get(pk=version.pk)
     )
@@ -106,6 +108,8 @@ def model_rollback(*, model: RegisteredModel, user, reason: str) -> ModelVersion
     if not reason.strip():
         raise DomainError("invalid", "reason: a rollback needs a reason.", fields={"reason": ["Required."]})
     model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if user is not None:  # None: the service itself, rolling back on a breach as the policy says
+        model_write_check(user, model)
     target = model.rollback_target
     if target is None:
         raise DomainError("no_rollback_target", f"{model.name} has no previous production version.", status_code=409)
@@ -175,6 +179,7 @@ def deployment_report(
 ) -> Deployment:
     """Records a deployment that happened. Without an approval in force for the environment's stage and the
     version's bytes it is still recorded, as a violation, and announced as `deployment.unapproved`."""
+    model_write_check(user, version.model)
     problem = traffic_problem(strategy, traffic_percent)
     if problem:
         raise DomainError(

@@ -11,7 +11,7 @@ from core import datetimes
 from core.errors import DomainError
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.parsers import FormParser, JSONParser, MultiPartParser
-from core.permissions import HasAnyRole, IsComplianceOfficer
+from core.permissions import HasAnyRole, IsComplianceOfficer, model_read_check
 from core.serializers import StrictSerializer
 from registry.models import ModelVersion
 from registry.selectors import version_get
@@ -76,6 +76,7 @@ class ChecklistListApi(APIView):
     @extend_schema(responses=VersionChecklistsOutput, summary="Every applicable framework checklist, evaluated now")
     def get(self, request, name, version):
         target, now = version_get(name, version), timezone.now()
+        model_read_check(request.user, target.model)
         evaluated = checklists_evaluate(target, now=now)
         body = {**_header(target, now), "checklists": [_checklist(fw, res) for fw, res in evaluated.items()]}
         return Response(VersionChecklistsOutput(body).data)
@@ -95,6 +96,7 @@ class ChecklistDetailApi(APIView):
     )
     def get(self, request, name, version, framework):
         target, now = version_get(name, version), timezone.now()
+        model_read_check(request.user, target.model)
         if framework not in FRAMEWORK_IDS:
             raise Http404
         if framework not in applicable_frameworks(target.model):
@@ -182,6 +184,7 @@ class AttestationListAnswerApi(IdempotentPostMixin, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Attestation.objects.none()
         target = version_get(self.kwargs["name"], self.kwargs["version"])
+        model_read_check(self.request.user, target.model)
         params = self.request.query_params
         return attestation_history(version=target, framework=params.get("framework"), item_id=params.get("item_id"))
 

@@ -24,6 +24,7 @@ from audits.services import actor_for, audit_event_append, object_ref
 from core import evidence_store
 from core.blobs import blob_path, keep
 from core.errors import DomainError
+from core.permissions import model_write_check
 from core.rowjobs import row_claim, row_claimed, row_enqueue, row_fail, row_heartbeat, row_sweep
 from reports.models import Report
 
@@ -72,6 +73,7 @@ def _check_scope(version, scope: str) -> None:
 
 @transaction.atomic
 def report_request(*, version, scope: str, user) -> Report:
+    model_write_check(user, version.model)
     _check_scope(version, scope)
     report = Report.objects.create(version=version, scope=scope, requested_by=actor_for(user))
     audit_event_append(

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
-from core.permissions import CanReadEverything, CanVerifyTrail, require_roles
+from core.permissions import CanReadEverything, CanVerifyTrail, readable_rows, require_roles
 from core.serializers import StrictSerializer, refuse_input
 from registry.selectors import version_get
 from reports import jobs
@@ -83,7 +83,8 @@ class ReportDetailApi(APIView):
 
     @extend_schema(responses=ReportOutput, summary="A report's state and digests")
     def get(self, request, pk):
-        return Response(ReportOutput(_report(pk)).data)
+        rows = readable_rows(request.user, Report.objects.select_related("version__model"), "version__model")
+        return Response(ReportOutput(get_object_or_404(rows, pk=pk)).data)
 
 
 class ReportPdfApi(APIView):

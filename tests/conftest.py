@@ -21,7 +21,7 @@ from accounts.services import service_account_create
 from audits.ledger.signing import generate_private_key_pem
 from core import roles
 from governance.celery import app as celery_app
-from tests.factories import UserFactory
+from tests.factories import OTHER_TEAM, PERSONA_TEAM, UserFactory, team
 from tests.services import reachable, require
 
 # What makes a test touch the database, the broker or a worker (the closure of its fixtures, or a mark).
@@ -134,8 +134,31 @@ def admin_user(db):
 
 
 @pytest.fixture
+def other_team_scientist(db):
+    """A data scientist of another team: the right role, not the owning team (the forbidden case of writes)."""
+    return UserFactory(username="other-scientist", roles=[roles.DATA_SCIENTIST], teams=[OTHER_TEAM])
+
+
+@pytest.fixture
+def other_team_ci(db):
+    """A CI account of another team, with its token."""
+    team(OTHER_TEAM)
+    account, token = service_account_create(name="ci-other", team=OTHER_TEAM)
+    account.token = token
+    return account
+
+
+@pytest.fixture
+def other_team_ci_client(other_team_ci) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_team_ci.token}")
+    return client
+
+
+@pytest.fixture
 def ci_account(db):
-    account, token = service_account_create(name="ci-main")
+    team(PERSONA_TEAM)
+    account, token = service_account_create(name="ci-main", team=PERSONA_TEAM)
     account.token = token
     return account
 

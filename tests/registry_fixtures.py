@@ -128,3 +128,36 @@ def approved(registered, ci_client, client_as, officer, officer2, no_evidence_po
     assert decide(client_as(officer), request_id).status_code == 201
     assert decide(client_as(officer2), request_id).status_code == 201
     return request_id
+
+
+def finished_bias_audit(version, verdict: str = "fail"):
+    """A bias audit that ran on the version's current artifact and found what it found: the evidence a
+    waiver answers (a waiver before any audit finished is refused)."""
+    from django.utils import timezone
+
+    from evidence.models import EvidenceJob
+    from registry.models import Dataset
+
+    return EvidenceJob.objects.create(
+        kind=EvidenceJob.Kind.BIAS_AUDIT,
+        version=version,
+        dataset=Dataset.objects.filter(model__isnull=True).first() or Dataset.objects.first(),
+        params={},
+        status=EvidenceJob.Status.SUCCEEDED,
+        artifact_sha256=version.artifact.sha256 if version.artifact_id else "",
+        dataset_sha256="d" * 64,
+        result={},
+        result_sha256="r" * 64,
+        verdict=verdict,
+        requested_by="system",
+        finished_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def audited(registered):
+    """`registered`, with a bias audit of version 1.0.0 that finished and failed."""
+    from registry.models import ModelVersion
+
+    finished_bias_audit(ModelVersion.objects.get(model__name="credit-scoring", version="1.0.0"))
+    return registered

@@ -59,6 +59,7 @@ def test_a_ci_token_authenticates_and_carries_its_role(ci_client):
     assert response.json() == {
         "username": "svc-ci-main",
         "roles": ["ci"],
+        "teams": ["team:credit-risk"],
         "is_superuser": False,
         "service_account": "ci-main",
     }

@@ -208,6 +208,7 @@ def test_the_token_authenticates_as_its_owner(client_as, officer):
     assert response.json() == {
         "username": "officer",
         "roles": ["compliance_officer"],
+        "teams": [],
         "is_superuser": False,
         "service_account": None,
     }

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from core import roles
 from registry.models import ApprovalDecision
+from tests.factories import OTHER_TEAM, PERSONA_TEAM, team
 from tests.registry_fixtures import decide, request_approval
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def test_the_admin_refuses_a_deciding_role_for_a_service_account(client, admin_u
     response = client.post(url, _admin_form(user, [Group.objects.get(name=roles.CI), officers]))
     assert response.status_code == 200  # the form again, with the error
     assert "a service account may hold only ci, not compliance_officer" in response.content.decode()
-    assert set(user.groups.values_list("name", flat=True)) == {roles.CI}
+    assert set(user.groups.values_list("name", flat=True)) == {roles.CI, PERSONA_TEAM}
 
 
 def test_the_admin_refuses_to_make_a_service_account_superuser(client, admin_user, ci_account):
@@ -76,7 +77,19 @@ def test_the_database_refuses_it_from_a_shell(ci_account):
     user.is_superuser = True
     with pytest.raises(IntegrityError), transaction.atomic():
         user.save()
-    assert set(user.groups.values_list("name", flat=True)) == {roles.CI}
+    assert set(user.groups.values_list("name", flat=True)) == {roles.CI, PERSONA_TEAM}
+
+
+def test_a_team_is_no_role_a_service_account_may_join_it(client, admin_user, ci_account):
+    user = ci_account.user
+    other = team(OTHER_TEAM)
+    user.groups.add(other)  # the database lets a team through, from a shell ...
+    user.groups.remove(other)
+    client.force_login(admin_user)
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    groups = [Group.objects.get(name=roles.CI), team(PERSONA_TEAM), other]
+    assert client.post(url, _admin_form(user, groups)).status_code == 302  # ... and so does the admin
+    assert set(user.groups.values_list("name", flat=True)) == {roles.CI, PERSONA_TEAM, OTHER_TEAM}
 
 
 def test_the_api_refuses_it(client_as, admin_user):

@@ -23,7 +23,7 @@ from registry.models import (
     Stage,
 )
 from registry.policies import policy_snapshot
-from tests.factories import UserFactory
+from tests.factories import UserFactory, team
 
 pytestmark = pytest.mark.django_db
 INDEX = reverse("admin:index")
@@ -67,9 +67,9 @@ def _failed_job(version, dataset, *, age=timedelta(hours=1), error="worker lost"
 def scene(requester, officer, officer2):
     """Three models (one per tier); the officer may decide exactly one pending request, approved by officer2."""
     now = timezone.now()
-    credit = RegisteredModel.objects.create(name="credit-scoring", owner=requester, risk_tier="high")
-    churn = RegisteredModel.objects.create(name="churn", owner=requester, risk_tier="low")
-    pricing = RegisteredModel.objects.create(name="pricing", owner=requester, risk_tier="high")
+    credit = RegisteredModel.objects.create(name="credit-scoring", owner=requester, risk_tier="high", team=team())
+    churn = RegisteredModel.objects.create(name="churn", owner=requester, risk_tier="low", team=team())
+    pricing = RegisteredModel.objects.create(name="pricing", owner=requester, risk_tier="high", team=team())
     live = _version(credit, "1.0.0", by=requester, stage=Stage.PRODUCTION, review=True)
     candidate = _version(credit, "2.0.0", by=requester, stage=Stage.STAGING)
     _version(churn, "0.3.0", by=requester, stage=Stage.PRODUCTION)

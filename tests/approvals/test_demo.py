@@ -11,7 +11,7 @@ def test_demo_setup_creates_one_user_per_role_and_prints_passwords_once(capsys, 
     call_command("demo_setup")
     out = capsys.readouterr().out
     passwords = dict(re.findall(r"^\s+(\w+)\s+\S+\s+password: (\S+)$", out, re.M))
-    assert set(passwords) == {"admin", "officer", "officer2", "auditor", "scientist"}
+    assert set(passwords) == {"admin", "officer", "officer2", "auditor", "scientist", "marketer"}
     assert ServiceAccount.objects.filter(name="demo-ci").exists()
     assert client.login(username="officer", password=passwords["officer"])
     assert client.get("/admin/").status_code == 200
@@ -22,3 +22,7 @@ def test_demo_setup_creates_one_user_per_role_and_prints_passwords_once(capsys, 
     request = ApprovalRequest.objects.get(version__model__name="demo-credit-scoring")
     assert (request.status, request.target_stage) == ("pending", "production")
     assert request.version.artifact_report["model_class"] == "sklearn.ensemble.RandomForestClassifier"
+    assert request.version.model.team.name == "team:credit-risk"
+    marketer = get_user_model().objects.get(username="marketer")
+    assert marketer.groups.filter(name="team:marketing").exists()
+    assert ServiceAccount.objects.get(name="demo-ci").user.groups.filter(name="team:credit-risk").exists()

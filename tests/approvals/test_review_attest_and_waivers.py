@@ -13,6 +13,7 @@ from registry.models import ModelVersion
 from reports.models import Attestation
 from tests.approvals.test_review_page import change_url, open_request, passing_bias_audit
 from tests.factories import UserFactory
+from tests.registry_fixtures import finished_bias_audit
 
 pytestmark = pytest.mark.django_db
 ITEM = "gdpr:GDPR-22-3"
@@ -96,6 +97,7 @@ def test_the_versions_waivers_are_listed_with_their_state(client, registered, re
     html = client.get(change_url(request)).content.decode()
     assert "No waiver has been granted for this version." in html
     grantor = UserFactory(username="waiving-officer", roles=["compliance_officer"])
+    finished_bias_audit(request.version)
     waiver = evidence_waiver_grant(
         version=request.version,
         requirement="bias_audit",

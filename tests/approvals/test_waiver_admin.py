@@ -17,7 +17,7 @@ JUSTIFICATION = "Groups differ by design in this pilot; reviewed with legal on t
 
 
 @pytest.fixture
-def waiver(registered, officer2) -> EvidenceWaiver:
+def waiver(audited, officer2) -> EvidenceWaiver:
     version = ModelVersion.objects.get(model__name="credit-scoring", version="1.0.0")
     return evidence_waiver_grant(version=version, requirement="bias_audit", justification=JUSTIFICATION, user=officer2)
 

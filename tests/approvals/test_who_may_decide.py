@@ -12,7 +12,7 @@ from core import roles
 from core.errors import DomainError
 from registry.models import ApprovalRequest, RegisteredModel
 from tests.approvals.test_dashboard import _decide, _request, _version
-from tests.factories import UserFactory
+from tests.factories import UserFactory, team
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def test_the_queue_and_the_decision_agree_on_who_may_decide(db):
     officer = UserFactory(username="o1", roles=[roles.COMPLIANCE_OFFICER], is_staff=True)
     other = UserFactory(username="o2", roles=[roles.COMPLIANCE_OFFICER], is_staff=True)
     scientist = UserFactory(username="ds", roles=[roles.DATA_SCIENTIST])
-    model = RegisteredModel.objects.create(name="credit", risk_tier="medium", owner=scientist)
+    model = RegisteredModel.objects.create(name="credit", risk_tier="medium", owner=scientist, team=team())
     cases = [
         _request(_version(model, "1", by=scientist), by=scientist),  # may decide
         _request(_version(model, "2", by=scientist), by=officer),  # requested it

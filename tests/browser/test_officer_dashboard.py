@@ -7,13 +7,14 @@ from playwright.sync_api import expect
 
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, ModelVersion, RegisteredModel, Stage
 from registry.policies import policy_snapshot
+from tests.factories import team
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def waiting_request(requester, officer2) -> ApprovalRequest:
-    model = RegisteredModel.objects.create(name="credit-scoring", owner=requester, risk_tier="high")
+    model = RegisteredModel.objects.create(name="credit-scoring", owner=requester, risk_tier="high", team=team())
     version = ModelVersion.objects.create(model=model, version="2.0.0", submitted_by=requester, stage=Stage.STAGING)
     policy = policy_snapshot(ApprovalPolicy.objects.get(risk_tier="high"))
     policy.update(approvals_required=2, officer_approvals_required=1)

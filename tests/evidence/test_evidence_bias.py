@@ -82,14 +82,16 @@ def test_a_single_group_is_refused_before_any_job_runs(ci_client, applicants):
     assert "one group" in response.json()["error"]["message"]
 
 
-def test_evidence_of_other_people_s_versions_stays_hidden(
-    ci_client, client_as, requester, auditor, applicants, model_bytes, django_capture_on_commit_callbacks
-):
+def test_evidence_of_other_teams_versions_stays_hidden(
+    ci_client, client_as, requester, auditor, other_team_scientist, applicants, model_bytes,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
     register_model(ci_client)
     dataset = register_dataset(ci_client, applicants).json()
     register_version(ci_client, model_bytes, sample_dataset=dataset["id"])
     job = _run(ci_client, "credit-scoring", "1.0.0", dataset["id"], django_capture_on_commit_callbacks)
-    assert client_as(requester).get(reverse("v1:evidence-job", args=[job.pk])).status_code == 404
+    assert client_as(other_team_scientist).get(reverse("v1:evidence-job", args=[job.pk])).status_code == 404
+    assert client_as(requester).get(reverse("v1:evidence-job", args=[job.pk])).status_code == 200  # a teammate
     assert client_as(auditor).get(reverse("v1:evidence-job", args=[job.pk])).status_code == 200
     assert ci_client.get(reverse("v1:evidence-jobs")).json()["count"] == 1
 

@@ -199,6 +199,7 @@ def test_who_may_post_and_read_windows(
     client_as,
     outsider,
     requester,
+    other_team_scientist,
     auditor,
     django_capture_on_commit_callbacks,
 ):
@@ -208,7 +209,8 @@ def test_who_may_post_and_read_windows(
     window = _run(ci_client, rows, django_capture_on_commit_callbacks)
     detail = reverse("v1:monitoring-window", args=[window.pk])
     assert client_as(auditor).get(detail).status_code == 200
-    assert client_as(requester).get(detail).status_code == 404  # not their version
+    assert client_as(requester).get(detail).status_code == 200  # a member of the model's team
+    assert client_as(other_team_scientist).get(detail).status_code == 404  # not their team's model
     assert client_as(outsider).get(detail).status_code == 403
     listing = ci_client.get(reverse("v1:monitoring-windows", args=["compas", "1.0.0"])).json()
     assert [item["id"] for item in listing["results"]] == [window.pk]

@@ -8,6 +8,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from audits.models import AuditEvent
+from core import roles
 from core.errors import DomainError
 from registry.deployment_health import deployment_health_report
 from registry.models import Deployment, DeploymentHealthReport
@@ -65,7 +66,7 @@ def deployment(registered):
 
 
 def test_breaches_reported_at_once_get_one_response(deployment):
-    reporter = UserFactory(username="serving")
+    reporter = UserFactory(username="serving", roles=[roles.CI])  # of the model's team
     assert _at_once(deployment, reporter, [0, 5, 10, 15]) == []
     reports = DeploymentHealthReport.objects.filter(deployment=deployment)
     assert reports.count() == 4 and all(r.breached for r in reports)
@@ -74,7 +75,7 @@ def test_breaches_reported_at_once_get_one_response(deployment):
 
 
 def test_overlapping_windows_reported_at_once_store_one(deployment):
-    reporter = UserFactory(username="serving")
+    reporter = UserFactory(username="serving", roles=[roles.CI])  # of the model's team
     errors = _at_once(deployment, reporter, [0, 2])
     assert len(errors) == 1 and isinstance(errors[0], DomainError) and errors[0].code == "overlapping_window"
     assert DeploymentHealthReport.objects.filter(deployment=deployment).count() == 1

@@ -113,7 +113,7 @@ def test_a_failed_bias_audit_blocks_until_an_officer_waives_it(
 
 
 def test_a_waiver_is_audited_and_its_text_stays_out_of_the_chain(
-    registered, ci_client, client_as, officer, bias_only_policy
+    audited, ci_client, client_as, officer, bias_only_policy
 ):
     waiver = _grant(client_as(officer)).json()
     event = AuditEvent.objects.order_by("-seq").first()
@@ -152,19 +152,19 @@ def test_a_revoked_waiver_blocks_again(
         ),
     ],
 )
-def test_bad_waivers_name_the_field(registered, client_as, officer, body, field):
+def test_bad_waivers_name_the_field(audited, client_as, officer, body, field):
     response = client_as(officer).post(_waiver_url(), body, format="json")
     assert response.status_code == 400, response.json()
     assert field in response.json()["error"]["fields"]
     assert not EvidenceWaiver.objects.exists()
 
 
-def test_one_active_waiver_per_requirement(registered, client_as, officer):
+def test_one_active_waiver_per_requirement(audited, client_as, officer):
     assert _grant(client_as(officer)).status_code == 201
     assert _grant(client_as(officer)).status_code == 409
 
 
-def test_who_may_waive(registered, ci_client, client_as, officer, auditor, outsider, requester):
+def test_who_may_waive(audited, ci_client, client_as, officer, auditor, outsider, requester):
     assert _grant(ci_client).status_code == 403
     assert _grant(client_as(auditor)).status_code == 403
     assert _grant(client_as(outsider)).status_code == 403
@@ -176,7 +176,7 @@ def test_who_may_waive(registered, ci_client, client_as, officer, auditor, outsi
     assert client_as(outsider).get(_waiver_url()).status_code == 403
 
 
-def test_the_submitter_may_not_waive(registered, client_as, officer):
+def test_the_submitter_may_not_waive(audited, client_as, officer):
     from registry.models import ModelVersion
 
     ModelVersion.objects.filter(version="1.0.0").update(submitted_by=officer)

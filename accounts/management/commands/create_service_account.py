@@ -12,10 +12,13 @@ class Command(BaseCommand):
         parser.add_argument("name", help="lowercase slug, e.g. ci-main")
         parser.add_argument("--role", default=roles.CI, choices=roles.SERVICE_ACCOUNT_ROLES)
         parser.add_argument("--description", default="")
+        parser.add_argument("--team", default=None, help="the team (team:<name>) whose models it acts on")
 
-    def handle(self, *args, name, role, description, **options):
+    def handle(self, *args, name, role, description, team, **options):
         try:
-            account, token = service_account_create(name=name, role=role, description=description, actor="system:cli")
+            account, token = service_account_create(
+                name=name, role=role, description=description, team=team, actor="system:cli"
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stderr.write(

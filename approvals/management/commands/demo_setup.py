@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files import File
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -13,12 +14,15 @@ from accounts.models import ServiceAccount
 from accounts.services import service_account_create, user_create
 from core import roles
 
+# The demo model belongs to DEMO_TEAM (scientist and demo-ci); marketer, of another team, sees the boundary.
+DEMO_TEAM, OTHER_TEAM = "team:credit-risk", "team:marketing"
 DEMO_USERS = [
-    ("admin", None),
-    ("officer", roles.COMPLIANCE_OFFICER),
-    ("officer2", roles.COMPLIANCE_OFFICER),
-    ("auditor", roles.AUDITOR),
-    ("scientist", roles.DATA_SCIENTIST),
+    ("admin", None, None),
+    ("officer", roles.COMPLIANCE_OFFICER, None),
+    ("officer2", roles.COMPLIANCE_OFFICER, None),
+    ("auditor", roles.AUDITOR, None),
+    ("scientist", roles.DATA_SCIENTIST, DEMO_TEAM),
+    ("marketer", roles.DATA_SCIENTIST, OTHER_TEAM),
 ]
 FEATURES = ["income", "debt_ratio", "age"]
 
@@ -33,7 +37,9 @@ class Command(BaseCommand):
         self._demo_model(scientist)
 
     def _users(self) -> None:
-        for username, role in DEMO_USERS:
+        for name in (DEMO_TEAM, OTHER_TEAM):
+            Group.objects.get_or_create(name=name)
+        for username, role, team in DEMO_USERS:
             if get_user_model().objects.filter(username=username).exists():
                 self.stdout.write(f"  {username:<10} exists (password shown when it was created)")
                 continue
@@ -45,10 +51,13 @@ class Command(BaseCommand):
                 is_staff=True,
                 is_superuser=role is None,
                 actor="system:cli",
+                team=team,
             )
             self.stdout.write(f"  {username:<10} {role or 'superuser':<20} password: {password}")
         if not ServiceAccount.objects.filter(name="demo-ci").exists():
-            _, token = service_account_create(name="demo-ci", description="Demo CI pipeline", actor="system:cli")
+            _, token = service_account_create(
+                name="demo-ci", description="Demo CI pipeline", team=DEMO_TEAM, actor="system:cli"
+            )
             self.stdout.write(f"  demo-ci    ci (service account)  token:    {token}")
 
     def _demo_model(self, user) -> None:
