@@ -72,6 +72,19 @@ def no_evidence_policy(db):
     )
 
 
+@pytest.fixture
+def bias_only_policy(db):
+    """A policy that asks for the bias audit alone, decided by one officer."""
+    ApprovalPolicy.objects.update(
+        requires_explanation=False,
+        requires_bias_audit=True,
+        requires_model_cards=False,
+        requires_drift_check_for_reapproval=False,
+        approvals_required=1,
+        officer_approvals_required=1,
+    )
+
+
 def csv_upload(frame: pd.DataFrame, name="data.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, frame.to_csv(index=False).encode(), content_type="text/csv")
 

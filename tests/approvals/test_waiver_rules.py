@@ -23,18 +23,6 @@ URL = reverse("v1:waivers", args=["credit-scoring", "1.0.0"])
 ADD = reverse("admin:registry_evidencewaiver_add")
 
 
-@pytest.fixture
-def bias_only(db):
-    ApprovalPolicy.objects.update(
-        requires_explanation=False,
-        requires_bias_audit=True,
-        requires_model_cards=False,
-        requires_drift_check_for_reapproval=False,
-        approvals_required=1,
-        officer_approvals_required=1,
-    )
-
-
 def _version() -> ModelVersion:
     return ModelVersion.objects.get(model__name="credit-scoring", version="1.0.0")
 
@@ -97,7 +85,7 @@ def test_a_waiver_before_the_audit_has_finished_is_refused_naming_why(registered
     assert EvidenceWaiver.objects.get().granted_by == officer
 
 
-def test_an_officer_who_asked_for_approval_before_may_not_waive(audited, client_as, officer, bias_only):
+def test_an_officer_who_asked_for_approval_before_may_not_waive(audited, client_as, officer, bias_only_policy):
     officer.groups.add(Group.objects.get(name=roles.DATA_SCIENTIST), team())  # also a scientist of the team
     request_id = request_approval(client_as(officer)).json()["id"]
     withdrawn = client_as(officer).post(reverse("v1:approval-withdraw", args=[request_id]), format="json")
@@ -107,7 +95,7 @@ def test_an_officer_who_asked_for_approval_before_may_not_waive(audited, client_
 
 
 def test_a_waiver_whose_grantor_later_asks_for_approval_never_counts(
-    audited, client, client_as, officer, officer2, auditor, bias_only
+    audited, client, client_as, officer, officer2, auditor, bias_only_policy
 ):
     waiver = _grant(client_as(officer2)).json()
     assert waiver["not_counted"] is None
@@ -128,7 +116,7 @@ def test_a_waiver_whose_grantor_later_asks_for_approval_never_counts(
     assert "does not count: its grantor" in page
 
 
-def test_a_waiver_by_the_versions_submitter_never_counts(audited, ci_account, bias_only):
+def test_a_waiver_by_the_versions_submitter_never_counts(audited, ci_account, bias_only_policy):
     version = _version()
     EvidenceWaiver.objects.create(  # the grant refuses the submitter; a row written around it still does not count
         version=version,
@@ -142,7 +130,7 @@ def test_a_waiver_by_the_versions_submitter_never_counts(audited, ci_account, bi
     assert item.status != "waived" and "submitted this version" in item.reason
 
 
-def test_a_waiver_by_someone_else_still_counts(audited, client_as, officer, ci_client, bias_only):
+def test_a_waiver_by_someone_else_still_counts(audited, client_as, officer, ci_client, bias_only_policy):
     assert _grant(client_as(officer)).status_code == 201
     request_id = request_approval(ci_client).json()["id"]
     assert _bias_item(request_id, client_as(officer))["status"] == "waived"

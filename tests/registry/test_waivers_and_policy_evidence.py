@@ -17,18 +17,6 @@ pytestmark = pytest.mark.django_db
 JUSTIFICATION = "Groups differ by design in this pilot; reviewed with legal on the DPIA of 2026-11-02."
 
 
-@pytest.fixture
-def bias_only_policy(db):
-    ApprovalPolicy.objects.update(
-        requires_explanation=False,
-        requires_bias_audit=True,
-        requires_model_cards=False,
-        requires_drift_check_for_reapproval=False,
-        approvals_required=1,
-        officer_approvals_required=1,
-    )
-
-
 def _request_with_jobs(client, capture) -> int:
     with capture(execute=True):
         response = request_approval(client)
