@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audits.models import AuditEvent
 from audits.services import object_ref
+from core import roles
 from core.errors import DomainError
 from evidence.models import EvidenceJob
 from evidence.runner import run_job
@@ -32,7 +33,7 @@ def _csv(frame, name: str) -> File:
 
 def register(onnx_model, frame, *, name: str = "hostile"):
     """The model registers on the data set's first rows (the probe's sample); returns (version, data set)."""
-    user = UserFactory(username=f"ds-{name}")
+    user = UserFactory(username=f"ds-{name}", roles=[roles.DATA_SCIENTIST])  # in the personas' team
     model = model_register(user=user, name=name, risk_tier="high")
     dataset = dataset_register(
         user=user, name=f"{name}-data", kind="evaluation", upload=_csv(frame, "d.csv"), schema=SCHEMA

@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from accounts.models import PersonalToken
 from accounts.services import personal_token_issue
+from tests.factories import team
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 def superuser_token(db):
     # No password: hashing one costs more than a whole operation's requests, in every one of these tests.
     user = get_user_model().objects.create_superuser("fuzz-root", "fuzz@example.org", None)
+    user.groups.add(team())  # one team, so that what it registers has an owner without naming one
     _, token = personal_token_issue(user=user, name="fuzz", expires_in_days=1, access=PersonalToken.Access.WRITE)
     return token
 
@@ -61,7 +63,7 @@ def test_the_schema_says_what_the_api_answers_for_a_model_without_a_rollback_tar
     schema must allow it (a client generated from the schema would otherwise fail on every new model)."""
     field = schema.raw_schema["components"]["schemas"]["ModelOutput"]["properties"]["rollback_target"]
     assert field.get("nullable") is True
-    body = {"name": "new-model", "risk_tier": "low", "frameworks": [], "data_classification": []}
+    body = {"name": "new-model", "risk_tier": "low", "frameworks": [], "data_classification": [], "team": team().name}
     created = client_as(admin_user).post("/api/v1/models/", body, format="json")
     assert created.status_code == 201, created.content
     assert created.json()["rollback_target"] is None
