@@ -118,7 +118,7 @@ def test_a_monitoring_window_on_the_spinning_model_stops_at_the_cpu_limit():
     served = applications(trigger=None)
     rows = served[FEATURES].assign(prediction=served.approved)
     window, created = production_window_upload(
-        user=UserFactory(username="monitor"),
+        user=UserFactory(username="monitor", roles=[roles.DATA_SCIENTIST]),
         version=version,
         upload=_csv(rows, "w.csv"),
         window_start=datetime(2026, 11, 1, tzinfo=UTC),

@@ -22,6 +22,7 @@ from django.core.files import File
 from sklearn.ensemble import RandomForestClassifier
 
 from audits.models import AuditEvent
+from core import roles
 from evidence.models import EvidenceJob
 from evidence.services import evidence_job_request, evidence_sweep
 from governance.celery import app as celery_app
@@ -127,7 +128,7 @@ def _frame(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def _version(rows: int, trees: int):
-    user = UserFactory(username="scientist")
+    user = UserFactory(username="scientist", roles=[roles.DATA_SCIENTIST])  # in the personas' team
     model = model_register(user=user, name="reliability", risk_tier="low")
     frame = _frame(rows)
     dataset = dataset_register(

@@ -21,6 +21,7 @@ from kombu import Connection
 from sklearn.ensemble import RandomForestClassifier
 
 from audits.models import AuditEvent
+from core import roles
 from core.blobs import blob_path
 from evidence.explain import confined
 from evidence.models import EvidenceChunk, EvidenceJob
@@ -202,7 +203,7 @@ def _forest_version():
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(rng.normal(size=(4000, len(FEATURES))).round(4), columns=FEATURES)
     frame["y"] = (frame.f0 + frame.f1 * frame.f2 + rng.normal(0, 0.5, len(frame)) > 0).astype(int)
-    user = UserFactory(username="scientist")
+    user = UserFactory(username="scientist", roles=[roles.DATA_SCIENTIST])  # in the personas' team
     model = model_register(user=user, name="chunked", risk_tier="low")
     dataset = dataset_register(
         user=user,

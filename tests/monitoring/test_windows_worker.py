@@ -8,6 +8,7 @@ import pytest
 import skops.io
 from django.core.files import File
 
+from core import roles
 from monitoring.models import ProductionWindow
 from monitoring.services import production_window_upload
 from registry.services import dataset_register, model_register, model_version_register
@@ -28,7 +29,7 @@ def _csv(frame, name: str) -> File:
 
 
 def test_a_shifted_window_is_checked_by_a_worker_exactly_once(compas, model):  # noqa: F811
-    user = UserFactory(username="ci-worker")
+    user = UserFactory(username="ci-worker", roles=[roles.DATA_SCIENTIST])  # in the personas' team
     registered = model_register(user=user, name="compas-worker", risk_tier="high")
     evaluation = dataset_register(
         user=user, name="compas-2013", kind="evaluation", upload=_csv(compas.iloc[:3600], "e.csv"), schema=SCHEMA
