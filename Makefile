@@ -34,6 +34,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 demo: $(VENV)/.runtime
 	$(EMBEDDED_ENV) $(BIN)/python manage.py migrate --no-input
+	@$(EMBEDDED_ENV) $(BIN)/python -m evidence.explain.warm
 	@echo "Demo accounts (passwords are printed once, when an account is created):"
 	@$(EMBEDDED_ENV) $(BIN)/python manage.py demo_setup
 	@echo "Serving at http://127.0.0.1:8000 (admin: /admin/, API docs: /api/docs/)."

@@ -183,6 +183,9 @@ ALLOW_PICKLE_ARTIFACTS = env_bool("ALLOW_PICKLE_ARTIFACTS", False)
 ARTIFACT_PROBE_TIMEOUT = env_int("ARTIFACT_PROBE_TIMEOUT", 60, minimum=1)
 ARTIFACT_PROBE_MEMORY_MB = env_int("ARTIFACT_PROBE_MEMORY_MB", 2048, minimum=128)
 ARTIFACT_PROBE_SAMPLE_ROWS = env_int("ARTIFACT_PROBE_SAMPLE_ROWS", 200, minimum=1)
+# Confined children (the probe and every evaluation) are forked from a warm fork server per worker process,
+# which imports the model stack once (mlio.forkserver); false spawns a fresh interpreter for each.
+EVALUATION_FORK_SERVER = env_bool("EVALUATION_FORK_SERVER", True)
 # Webhook deliveries: per-attempt timeout, attempts before giving up, first retry delay (doubling).
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)

@@ -138,6 +138,48 @@ class ChildExit:
         return self.returncode is None
 
 
+def run_module_limited(
+    module: str,
+    args: list[str],
+    workdir: Path,
+    *,
+    cpu_seconds: float,
+    memory_mb: int,
+    wall_seconds: float,
+    file_mb: int = 0,
+) -> ChildExit:
+    """``python -m module *args`` in workdir under the limits: forked from the warm fork server (mlio.forkserver)
+    when it is enabled and available, spawned otherwise. The same limits and the same files either way."""
+    if _fork_server_enabled:
+        from mlio import forkserver
+
+        out_path, err_path = workdir / "answer.json", workdir / "stderr.txt"
+        out_path.touch()
+        err_path.touch()
+        limits = forkserver.Limits(cpu_seconds=max(1, int(cpu_seconds)), memory_mb=memory_mb, file_mb=file_mb)
+        ended = forkserver.run(module, args, workdir, limits, child_environment(workdir), wall_seconds)
+        if ended is not None:
+            returncode, cpu_used = ended
+            return ChildExit(returncode, cpu_used, _read_answer(out_path), _tail(err_path))
+    return run_limited(
+        [sys.executable, "-m", module, *args],
+        workdir,
+        cpu_seconds=cpu_seconds,
+        memory_mb=memory_mb,
+        wall_seconds=wall_seconds,
+        file_mb=file_mb,
+    )
+
+
+_fork_server_enabled = True
+
+
+def use_fork_server(enabled: bool) -> None:
+    """Whether children are forked from the warm fork server (settings.EVALUATION_FORK_SERVER) or spawned."""
+    global _fork_server_enabled
+    _fork_server_enabled = enabled
+
+
 def run_limited(
     command: list[str], workdir: Path, *, cpu_seconds: float, memory_mb: int, wall_seconds: float, file_mb: int = 0
 ) -> ChildExit:
@@ -152,7 +194,7 @@ def run_limited(
             stderr=err,
             cwd=workdir,
             env=child_environment(workdir),
-            preexec_fn=lambda: _limit_resources(memory_mb, cpu_seconds, file_mb),
+            preexec_fn=lambda: limit_resources(memory_mb, cpu_seconds, file_mb),
             start_new_session=True,  # its own process group, so a breach kills its helpers too
         )
         try:
@@ -186,14 +228,18 @@ def child_environment(workdir: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
         "MPLBACKEND": "Agg",
+        # pyarrow's allocator starts no background thread, so that a fork server stays single-threaded.
+        "JE_ARROW_MALLOC_CONF": "background_thread:false",
         # MLflow's own pickle switch stays off; the child turns it on only for an allowed pickle.
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
     }
     env.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    if os.environ.get("NUMBA_CACHE_DIR"):  # compiled kernels where the image or `make demo` left them
+        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
     return env
 
 
-def _limit_resources(memory_mb: int, cpu_seconds: float, file_mb: int) -> None:
+def limit_resources(memory_mb: int, cpu_seconds: float, file_mb: int) -> None:
     # Runs in the forked child before exec: only async-signal-safe work (setrlimit) belongs here.
     memory = memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -250,8 +296,9 @@ class Evaluation:
     def run(self, module: str, request: dict[str, Any], *, limits: EvaluationLimits, rows: int, source: str) -> dict:
         """The child's answer; LimitExceeded on a breach; EvaluationFailed when it ends without one."""
         (self.root / "request.json").write_text(json.dumps(request), encoding="utf-8")
-        ended = run_limited(
-            [sys.executable, "-m", module],
+        ended = run_module_limited(
+            module,
+            [],
             self.root,
             cpu_seconds=limits.cpu_seconds,
             memory_mb=limits.memory_mb,

@@ -17,6 +17,20 @@ from typing import Any
 from mlio.confinement import EvaluationLimits, child_main, evaluation
 
 MODULE = "mlio.evaluation"
+# What the fork server (mlio.forkserver) imports once before forking children of this module: the data
+# stack and the frameworks that load as data. onnxruntime is left to the child: importing it starts a thread.
+WARM_IMPORTS = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "skops.io",
+    "xgboost",
+    "lightgbm",
+    "mlflow.pyfunc",
+    "mlio.predictors",
+)
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from mlio import evaluation
 from mlio.artifacts import ArtifactFormat, ArtifactRejected
-from mlio.confinement import child_environment, run_limited
+from mlio.confinement import child_environment, run_module_limited
 
 __all__ = ["child_environment", "probe", "run_probe"]
 
 SAMPLE_PREVIEW_ROWS = 5
+WARM_IMPORTS = evaluation.WARM_IMPORTS  # what the fork server imports before forking probes (mlio.forkserver)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,14 +45,19 @@ def probe(
     feature_names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the load-and-predict probe in a limited child; its answer, or ArtifactRejected."""
-    command = [sys.executable, "-m", "mlio.sandbox", "--path", str(Path(path).resolve())]
-    command += ["--format", fmt.value, "--sha256", expected_sha256, "--memory-mb", str(memory_mb)]
-    command += ["--allow-pickle"] if allow_pickle else []
-    command += ["--sample", str(Path(sample_csv).resolve())] if sample_csv else []
-    command += ["--feature-names", json.dumps(feature_names)] if feature_names is not None else []
+    args = ["--path", str(Path(path).resolve())]
+    args += ["--format", fmt.value, "--sha256", expected_sha256, "--memory-mb", str(memory_mb)]
+    args += ["--allow-pickle"] if allow_pickle else []
+    args += ["--sample", str(Path(sample_csv).resolve())] if sample_csv else []
+    args += ["--feature-names", json.dumps(feature_names)] if feature_names is not None else []
     with tempfile.TemporaryDirectory(prefix="verity-probe-") as workdir:
-        ended = run_limited(
-            command, Path(workdir), cpu_seconds=math.ceil(timeout_s) + 1, memory_mb=memory_mb, wall_seconds=timeout_s
+        ended = run_module_limited(
+            "mlio.sandbox",
+            args,
+            Path(workdir),
+            cpu_seconds=math.ceil(timeout_s) + 1,
+            memory_mb=memory_mb,
+            wall_seconds=timeout_s,
         )
     returncode, answer, stderr = ended.returncode, ended.answer, ended.stderr
     if answer is None:

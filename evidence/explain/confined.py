@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from mlio.confinement import EvaluationFailed, EvaluationLimits, child_main, evaluation
+from mlio.evaluation import WARM_IMPORTS as EVALUATION_IMPORTS
 from mlio.evaluation import ArtifactRef, load_artifact
 
 MODULE = "evidence.explain.confined"
+WARM_IMPORTS = (*EVALUATION_IMPORTS, "shap", "lime.lime_tabular", "evidence.explain")  # see mlio.forkserver
 LIME_TRAIN_ROWS = 2000  # LIME's perturbation statistics come from the data set's first rows
 
 
