@@ -25,6 +25,7 @@ unavailable.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import importlib
@@ -33,6 +34,7 @@ import logging
 import os
 import runpy
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -73,8 +75,10 @@ class _Client:
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
         self.socket_path: str | None = None
-        self.folder: tempfile.TemporaryDirectory[str] | None = None
+        self.folder: str | None = None
         self.failed_at: float | None = None
+        self.owner = os.getpid()  # a forked copy of this object must not remove the owner's server
+        atexit.register(self._close_if_owner)
 
     def address(self, environment: dict[str, str]) -> str | None:
         with self.lock:
@@ -94,17 +98,16 @@ class _Client:
             return self.socket_path
 
     def _start(self, environment: dict[str, str]) -> None:
-        self.folder = tempfile.TemporaryDirectory(prefix="verity-forkserver-")
-        os.chmod(self.folder.name, 0o700)
-        self.socket_path = os.path.join(self.folder.name, "socket")
-        with open(os.path.join(self.folder.name, "server.log"), "wb") as server_log:
+        self.folder = tempfile.mkdtemp(prefix="verity-forkserver-")  # mode 0700: only the service user
+        self.socket_path = os.path.join(self.folder, "socket")
+        with open(os.path.join(self.folder, "server.log"), "wb") as server_log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mlio.forkserver", self.socket_path],
                 stdin=subprocess.PIPE,  # its lifeline: end of file when this process goes away
                 stdout=subprocess.PIPE,
                 stderr=server_log,
-                cwd=self.folder.name,
-                env={**environment, "HOME": self.folder.name, "TMPDIR": self.folder.name},
+                cwd=self.folder,
+                env={**environment, "HOME": self.folder, "TMPDIR": self.folder},
                 start_new_session=True,
             )
         assert self.process.stdout is not None
@@ -117,7 +120,7 @@ class _Client:
     def _log_tail(self) -> str:
         assert self.folder is not None
         with contextlib.suppress(OSError):
-            return Path(self.folder.name, "server.log").read_bytes()[-500:].decode("utf-8", "replace")
+            return Path(self.folder, "server.log").read_bytes()[-500:].decode("utf-8", "replace")
         return ""
 
     def _close(self) -> None:
@@ -129,8 +132,13 @@ class _Client:
                 with contextlib.suppress(OSError):
                     self.process.stdin.close()
         if self.folder is not None:
-            self.folder.cleanup()
+            shutil.rmtree(self.folder, ignore_errors=True)
         self.process = self.socket_path = self.folder = None
+
+    def _close_if_owner(self) -> None:
+        if os.getpid() == self.owner:
+            with self.lock:
+                self._close()
 
 
 _client = _Client()

@@ -115,12 +115,15 @@ def test_the_server_ends_when_its_worker_goes_away(tmp_path):
 
 
 def test_an_evaluation_answers_the_same_forked_or_spawned(server, tmp_path, monkeypatch):
-    (tmp_path / "forked").mkdir()
-    (tmp_path / "spawned").mkdir()
+    for name in ("forked", "spawned", "forked-again"):
+        (tmp_path / name).mkdir()
     forked = _run(tmp_path / "forked", "report")
     monkeypatch.setattr(confinement, "_fork_server_enabled", False)
     spawned = _run(tmp_path / "spawned", "report")
     assert spawned.answer["ppid"] == os.getpid() != forked.answer["ppid"]
+    monkeypatch.setattr(confinement, "_fork_server_enabled", True)
+    # Spawning runs the at-fork hooks in the spawned child: they must leave the worker's server alone.
+    assert _run(tmp_path / "forked-again", "report").answer["ppid"] == forked.answer["ppid"]
     for answer in (forked.answer, spawned.answer):
         assert (answer["cpu_limit"], answer["memory_limit"]) == (60, 2048 * 2**20)
         assert answer["pgid"] == answer["pid"]
