@@ -366,4 +366,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "loggers": {
+        # WeasyPrint logs each layout step of every PDF at INFO: a page of lines per model card.
+        "weasyprint.progress": {"level": "WARNING"},
+        # Without a broker (jobs in-process) kombu still warns that no broker host was given.
+        **({"kombu.connection": {"level": "ERROR"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+    },
 }
