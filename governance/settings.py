@@ -13,6 +13,7 @@ import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.api_tasks import OPENAPI_TAGS
 from governance.env import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -309,6 +310,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": OPENAPI_TAGS,  # the documentation's groups, by task (core.api_tasks)
     "ENUM_NAME_OVERRIDES": {
         "RiskTierEnum": "registry.models.RiskTier",
         "UnexplainableEnum": "registry.models.UNEXPLAINABLE",
