@@ -161,9 +161,7 @@ def test_the_pdf_is_tagged_for_screen_readers(card):
         children = node.get("/K")
         children = children if isinstance(children, list) else [children] if children is not None else []
         for child in children:
-            if hasattr(child, "get_object"):
-                walk(child, depth + 1)
-            elif isinstance(child, dict):
+            if hasattr(child, "get_object") or isinstance(child, dict):
                 walk(child, depth + 1)
 
     walk(tree)
