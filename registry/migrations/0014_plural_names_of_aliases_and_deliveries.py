@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0013_registeredmodel_team_required'),
+        ("registry", "0013_registeredmodel_team_required"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='modelalias',
-            options={'ordering': ['alias'], 'verbose_name_plural': 'model aliases'},
+            name="modelalias",
+            options={"ordering": ["alias"], "verbose_name_plural": "model aliases"},
         ),
         migrations.AlterModelOptions(
-            name='webhookdelivery',
-            options={'ordering': ['id'], 'verbose_name_plural': 'webhook deliveries'},
+            name="webhookdelivery",
+            options={"ordering": ["id"], "verbose_name_plural": "webhook deliveries"},
         ),
     ]
