@@ -18,7 +18,7 @@ XDIST := -n $(TEST_WORKERS) --dist load
 # and threads spinning on a core another process needs only slow both down.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: demo test test-embedded test-services lint serve
+.PHONY: demo demo-passwords test test-embedded test-services lint serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,19 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
+# `make demo PORT=8001` serves elsewhere. The demo serves at WARNING: the periodic jobs it runs in-process
+# would otherwise log each run and scroll the accounts away.
+PORT ?= 8000
 demo: $(VENV)/.runtime
-	$(EMBEDDED_ENV) $(BIN)/python manage.py migrate --no-input
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py migrate --no-input -v 0
 	@$(EMBEDDED_ENV) $(BIN)/python -m evidence.explain.warm
-	@echo "Demo accounts (passwords are printed once, when an account is created):"
-	@$(EMBEDDED_ENV) $(BIN)/python manage.py demo_setup
-	@echo "Serving at http://127.0.0.1:8000 (admin: /admin/, API docs: /api/docs/)."
-	$(EMBEDDED_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py demo_setup --url http://127.0.0.1:$(PORT)
+	@$(EMBEDDED_ENV) LOG_LEVEL=WARNING $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# New passwords for the demo users, printed once more (the rest of the demo is left as it is).
+demo-passwords: $(VENV)/.runtime
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py migrate --no-input -v 0
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py demo_setup --reset-passwords --url http://127.0.0.1:$(PORT)
 
 # Pass 1: the embedded default (SQLite, jobs in-process).
 # Pass 2: PostgreSQL, Redis and a real Celery worker; skipped when they are down, unless CI=true.

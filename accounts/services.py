@@ -240,3 +240,11 @@ def _revoked_event(token: PersonalToken, *, actor: str, reason: str) -> None:
         object_ref=object_ref(token),
         data={"owner": f"user:{token.user_id}", "reason": reason, **_token_facts(token)},
     )
+
+
+@transaction.atomic
+def user_password_set(*, user, password: str, actor: str = "system") -> None:
+    """A new password for a person (the demo's reset); the event records that it changed, never the password."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_event_append(actor=actor, action="user.password_changed", object_ref=object_ref(user), data={})

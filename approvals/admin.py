@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -305,6 +306,12 @@ class ApprovalPolicyAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
 
 
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time boxes with a <label> each, so a screen reader names both."""
+
+    template_name = "approvals/widgets/split_datetime.html"
+
+
 class WaiverForm(forms.ModelForm):
     justification = forms.CharField(widget=forms.Textarea, min_length=waivers.MIN_JUSTIFICATION)
     user = None  # who grants: set by EvidenceWaiverAdmin.get_form
@@ -312,6 +319,7 @@ class WaiverForm(forms.ModelForm):
     class Meta:
         model = EvidenceWaiver
         fields = ["version", "requirement", "expires_at"]
+        widgets = {"expires_at": LabelledSplitDateTime}
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,8 @@ from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from core.api_tasks import task_tag
+
 
 class ErrorBody(serializers.Serializer):
     code = serializers.CharField()
@@ -34,7 +36,10 @@ _WITH_A_BODY = {
 class AutoSchema(BaseAutoSchema):
     """Names a serializer nested in an API class after that class (`ServiceAccountListCreateInput`),
     so every API may call its own serializers InputSerializer and OutputSerializer; documents the error
-    answers every operation may give, in the one error shape."""
+    answers every operation may give, in the one error shape; groups operations by task (``TASKS``)."""
+
+    def get_tags(self) -> list[str]:
+        return [task_tag(self.path)]
 
     def get_serializer_name(self, serializer, direction) -> str:
         qualname = type(serializer).__qualname__

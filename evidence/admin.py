@@ -13,6 +13,7 @@ from audits.admin import ReadOnlyAdmin
 from core import evidence_store
 from core.permissions import reads_everything
 from evidence.models import EvidenceJob
+from evidence.readings import SCALE, agreement_words
 
 Status = EvidenceJob.Status
 TOP_FEATURES = 10
@@ -171,8 +172,8 @@ def _explanation(result: dict) -> dict:
             ("output explained", result.get("output_space")),
             ("additivity", "passed" if additivity.get("passed") else "failed"),
             ("largest additivity error", _number(additivity.get("max_abs_error"))),
-            ("LIME and SHAP agreement (mean)", _number(agreement.get("mean"))),
-            ("LIME and SHAP agreement (lowest row)", _number(agreement.get("min"))),
+            ("LIME and SHAP agreement (mean)", _agreement(agreement.get("mean"))),
+            ("LIME and SHAP agreement (lowest row)", _agreement(agreement.get("min"), row=True)),
             ("rows where LIME and SHAP name the same top feature", _top_matches(agreement)),
         ],
         "tables": [
@@ -184,6 +185,14 @@ def _explanation(result: dict) -> dict:
             *_lime_table(result.get("lime")),
         ],
     }
+
+
+def _agreement(rho: float | None, *, row: bool = False) -> str | None:
+    """The figure with its reading: "-1: on this row they rank the features in opposite orders ..."."""
+    if rho is None:
+        return None
+    where = "on this row " if row else "on average "
+    return f"{_number(rho)}: {where}{agreement_words(rho)} ({SCALE})"
 
 
 def _top_matches(summary: dict) -> str | None:

@@ -16,7 +16,15 @@ reference; it is reported beside each PSI because small samples inflate PSI by c
 
 Missing values (null, NaN) are counted per feature in both samples and left out of PSI and the tests;
 infinities in numeric features are counted apart and left out too. A feature's verdict needs at least
-``min_rows`` non-missing values in both samples, and the overall verdict needs ``min_rows`` current rows.
+``min_rows`` non-missing values in the current sample, and the overall verdict needs ``min_rows`` current rows.
+
+The reference is judged apart from the window. With ``min_rows`` reference values too, a feature is "drift"
+or "stable" on its PSI alone. A shorter reference (a small evaluation set) cannot vouch for stability, since
+chance moves PSI by about (k - 1) / n_ref, but it can still show a shift too large to be chance: the feature is
+"drift" when its PSI reaches the alert *and* the sample sizes' own test rejects at ``SMALL_REFERENCE_ALPHA``
+(two-sample KS for a numeric feature, chi-square for a categorical one), provided the reference holds at
+least ``reference_floor`` values, the size at which the KS test can find the shift the alert stands for at all.
+Otherwise it stays "insufficient_data", and ``short`` says which sample was too small.
 
 The reference profile itself (binning, the KS sample, categories) is fixed at registration by
 mlio.reference_profile, whose docstring says how.
@@ -57,9 +65,13 @@ __all__ = [
     "expected_psi",
     "prediction_profile",
     "psi",
+    "reference_floor",
     "reference_profile",
 ]
 
+# A short reference alerts only on a shift its test rejects at this level: one false alarm in a thousand
+# stable features, the strictness the minimum size stands for when the reference is large.
+SMALL_REFERENCE_ALPHA = 0.001
 KS_FINITE_N_MAX = 10_000  # effective sample size up to which the KS p-value uses the finite-n distribution
 NEW_CATEGORIES_SHOWN = 20  # the rest are counted, not named: an id-like column would list them all
 
@@ -86,8 +98,10 @@ def drift_report(
 ) -> dict[str, Any]:
     """Drift of ``current`` against ``profile``, per feature and of the predictions, as strict JSON.
 
-    Status per feature: "insufficient_data" when either sample has fewer than ``min_rows`` non-missing
-    values (statistics reported, no verdict); else "drift" when PSI >= ``psi_alert``; else "stable".
+    Status per feature: "insufficient_data" when the current sample has fewer than ``min_rows``
+    non-missing values (statistics reported, no verdict); else, with ``min_rows`` reference values, "drift"
+    when PSI >= ``psi_alert`` and "stable" below it; with fewer, "drift" only for a shift the test shows
+    (see the module's docstring) and "insufficient_data" otherwise. ``short`` names the sample too small.
     Verdict: "inconclusive" below ``min_rows`` current rows; else "drift" if any feature or the
     predictions drifted; else "inconclusive" if any lacked data; else "stable".
     """
@@ -141,14 +155,44 @@ def _feature_drift(name: str, entry: Mapping[str, Any], series: pd.Series, rules
         result = _numeric_drift(name, entry, series, rules)
     else:
         result = _categorical_drift(entry, series, rules)
+    result["short"] = _short(result, rules)
     result["status"] = _status(result, rules)
     return result
 
 
+def _short(result: Mapping[str, Any], rules: _Rules) -> str | None:
+    """Which sample is below the minimum size: the current one decides first, it is the one that can grow."""
+    if result["n_current"] < rules.min_rows:
+        return "current"
+    return "reference" if result["n_reference"] < rules.min_rows else None
+
+
 def _status(result: Mapping[str, Any], rules: _Rules) -> str:
-    if min(result["n_reference"], result["n_current"]) < rules.min_rows:
+    if result["short"] == "current":
         return "insufficient_data"
-    return "drift" if result["psi"] >= rules.psi_alert else "stable"
+    drifted = result["psi"] >= rules.psi_alert
+    if result["short"] is None:
+        return "drift" if drifted else "stable"
+    floor = reference_floor(rules.psi_alert, result["n_current"])
+    pvalue = result.get("ks_pvalue", result.get("chi2_pvalue"))
+    shown = floor is not None and result["n_reference"] >= floor and pvalue is not None
+    return "drift" if drifted and shown and pvalue < SMALL_REFERENCE_ALPHA else "insufficient_data"
+
+
+def reference_floor(psi_alert: float, n_current: int, alpha: float = SMALL_REFERENCE_ALPHA) -> int | None:
+    """The fewest reference values at which the two-sample KS test can reject at ``alpha`` the shift that a
+    PSI of ``psi_alert`` stands for; None when even an unbounded reference could not (too small a window).
+
+    The shift: a normal feature whose mean moves by d standard deviations has PSI d**2 (PSI is the
+    symmetrised Kullback-Leibler divergence, here d**2 / 2 each way) and KS distance D = 2 * Phi(d / 2) - 1.
+    The KS test rejects when D * sqrt(n_eff) exceeds the Kolmogorov quantile c(alpha), n_eff being
+    n_ref * n_cur / (n_ref + n_cur) (Smirnov); solving n_eff = (c / D)**2 for n_ref gives the floor.
+    """
+    distance = 2 * stats.norm.cdf(math.sqrt(psi_alert) / 2) - 1
+    effective = (stats.kstwobign.isf(alpha) / distance) ** 2
+    if n_current <= effective:
+        return None
+    return math.ceil(effective * n_current / (n_current - effective))
 
 
 def _prediction_drift(

@@ -13,6 +13,7 @@ import csp.constants as csp
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.api_tasks import OPENAPI_TAGS
 from governance.env import env_bool, env_bytes, env_choice, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -312,6 +313,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": OPENAPI_TAGS,  # the documentation's groups, by task (core.api_tasks)
     "ENUM_NAME_OVERRIDES": {
         "RiskTierEnum": "registry.models.RiskTier",
         "UnexplainableEnum": "registry.models.UNEXPLAINABLE",
@@ -369,4 +371,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "loggers": {
+        # WeasyPrint logs each layout step of every PDF at INFO: a page of lines per model card.
+        "weasyprint.progress": {"level": "WARNING"},
+        # Without a broker (jobs in-process) kombu still warns that no broker host was given.
+        **({"kombu.connection": {"level": "ERROR"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+    },
 }

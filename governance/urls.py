@@ -8,6 +8,7 @@ from governance import apis, views
 admin.site.site_header = f"{settings.PRODUCT_NAME} — model governance"
 admin.site.site_title = settings.PRODUCT_NAME
 admin.site.index_title = "Registry, approvals and audit trail"
+admin.site.login_template = "governance/login.html"
 
 api_v1 = [
     path("", include("accounts.urls")),

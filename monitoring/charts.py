@@ -12,8 +12,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-WIDTH, HEIGHT = 800, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 230, 16, 40
+WIDTH, HEIGHT = 800, 256
+LEFT, RIGHT, TOP, BOTTOM = 68, 230, 16, 52
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
@@ -32,6 +32,8 @@ class Chart:
     labels: Sequence[str]  # one per window, oldest first
     series: list[Series]
     levels: list[tuple[str, float]] = field(default_factory=list)  # horizontal lines: (name, value)
+    y_title: str = ""  # what the vertical axis measures
+    x_title: str = "window (start)"  # what the labels under the horizontal axis are
 
 
 def chart_svg(chart: Chart) -> str:
@@ -85,6 +87,15 @@ def _axes(chart: Chart, scale: _Scale) -> list[str]:
         parts.append(
             f'<text x="{LEFT - 4}" y="{scale.y(value) + 4:.1f}" font-size="10" text-anchor="end">{value:.3g}</text>'
         )
+    middle = TOP + (bottom - TOP) / 2
+    parts.append(
+        f'<text class="axis-title" x="14" y="{middle:.1f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.1f})">{html.escape(chart.y_title)}</text>'
+    )
+    parts.append(
+        f'<text class="axis-title" x="{LEFT + (WIDTH - LEFT - RIGHT) / 2:.1f}" y="{HEIGHT - 6}" font-size="11" '
+        f'text-anchor="middle">{html.escape(chart.x_title)}</text>'
+    )
     step = max(1, len(chart.labels) // 6)  # at most about six dates under the axis
     for index in range(0, len(chart.labels), step):
         label = html.escape(chart.labels[index])

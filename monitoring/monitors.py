@@ -2,7 +2,9 @@
 settings; the policy's rules come in as ``Rules``.
 
 - feature_drift: PSI of each input feature against the drift reference (evidence.drift); alerts when any
-  feature's PSI reaches ``psi_alert`` with at least ``min_rows`` rows on both sides.
+  feature's PSI reaches ``psi_alert`` in a window of at least ``min_rows`` rows. A reference below
+  ``min_rows`` is judged apart: it alerts on a shift its test shows beyond chance, never vouches for
+  stability, and the reason says which side was short.
 - prediction_drift: the same comparison for the model's output (the score of the positive class where there
   is one, else the prediction) against its distribution on the evaluation data (evidence.drift's
   ``predictions_ref``).
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evidence.drift import drift_report
+from evidence.drift import SMALL_REFERENCE_ALPHA, drift_report
 from mlio.reference_profile import PREDICTION
 from monitoring import performance as perf
 
@@ -153,26 +155,54 @@ def _drift(window: Window, reference: Reference, rules: Rules) -> dict[str, dict
 
 
 def _feature_drift(report: dict, rows: int, rules: Rules) -> dict:
-    statuses = [feature["status"] for feature in report["features"].values()]
+    features = report["features"]
     drifted = report["drifted_features"]
+    short = _short_references(features, rules)
     if rows < rules.min_rows:
-        status, reason = "insufficient_data", f"{rows} rows, fewer than the {rules.min_rows} a drift verdict needs"
+        status, reason = (
+            "insufficient_data",
+            f"the window has {rows} rows, fewer than the {rules.min_rows} a drift verdict needs",
+        )
     elif drifted:
         status, reason = "drift", f"PSI >= {rules.psi_alert:g} on {', '.join(drifted)}"
-    elif "insufficient_data" in statuses:
-        status, reason = "insufficient_data", "some features have too few values to judge"
+        if any(features[name]["short"] == "reference" for name in drifted):
+            reason += f" ({short}; {_SHOWN})"
+    elif short:
+        status, reason = "insufficient_data", f"{short}, and no feature moved enough to show on so few ({_SHOWN})"
+    elif any(feature["status"] == "insufficient_data" for feature in features.values()):
+        status = "insufficient_data"
+        reason = f"some features have fewer than {rules.min_rows} values in the window to judge"
     else:
         status, reason = "stable", f"every feature's PSI is below {rules.psi_alert:g}"
-    return {"status": status, "alert": status == "drift", "reason": reason, "features": report["features"]}
+    return {"status": status, "alert": status == "drift", "reason": reason, "features": features}
+
+
+_SHOWN = f"a shift counts there when its KS or chi-square test also gives p < {SMALL_REFERENCE_ALPHA:g}"
+
+
+def _short_references(features: Mapping[str, dict], rules: Rules) -> str:
+    """Words for the drift reference when it is below the minimum size, else an empty string."""
+    sizes = [feature["n_reference"] for feature in features.values() if feature["short"] == "reference"]
+    if not sizes:
+        return ""
+    return f"the reference has {min(sizes)} values, fewer than the {rules.min_rows} a stable verdict needs"
 
 
 def _prediction_drift(result: dict, rules: Rules) -> dict:
-    status = result["status"]
-    if status == "insufficient_data":
-        reason = f"fewer than {rules.min_rows} predictions"
+    status, short = result["status"], result["short"]
+    if short == "current":
+        reason = f"the window has {result['n_current']} predictions, fewer than the {rules.min_rows} a verdict needs"
+    elif short == "reference" and status == "insufficient_data":
+        reason = (
+            f"the evaluation data has {result['n_reference']} predictions, fewer than the {rules.min_rows} a "
+            f"stable verdict needs, and the predictions' PSI {result['psi']:.3f} does not show a shift on so few "
+            f"({_SHOWN})"
+        )
     else:
         verb = "reaches" if status == "drift" else "is below"
         reason = f"the predictions' PSI {result['psi']:.3f} {verb} {rules.psi_alert:g}"
+        if short == "reference":
+            reason += f" (the evaluation data has {result['n_reference']} predictions; {_SHOWN})"
     return {"status": status, "alert": status == "drift", "reason": reason, **result}
 
 

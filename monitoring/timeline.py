@@ -57,6 +57,8 @@ def timeline_charts(rows: Sequence[Mapping], policy: Mapping) -> list[str]:
             Series("prediction PSI", [row["prediction_psi"] for row in rows]),
         ],
         levels=[("PSI alert", float(policy["psi_alert"]))],
+        y_title="population stability index",
+        x_title="production window (start)",
     )
     return [chart_svg(drift), chart_svg(_performance_chart(rows, labels, policy))]
 
@@ -85,4 +87,6 @@ def _performance_chart(rows: Sequence[Mapping], labels: list[str], policy: Mappi
             Series("estimated from probabilities", [m.get("value") for m in estimated], dashed=True),
         ],
         levels=levels,
+        y_title=f"{primary} (realised or estimated)",
+        x_title="production window (start)",
     )

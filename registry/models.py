@@ -118,6 +118,7 @@ class ModelAlias(models.Model):
 
     class Meta:
         ordering = ["alias"]
+        verbose_name_plural = "model aliases"
         constraints = [models.UniqueConstraint(fields=["model", "alias"], name="modelalias_unique_per_model")]
 
     def __str__(self) -> str:
@@ -470,6 +471,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(fields=["subscription", "action", "event_seq"], name="webhook_once_per_event")
         ]

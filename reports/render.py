@@ -1,4 +1,4 @@
-"""A model card document to PDF/A-3b bytes (pure: no database, no network, no clock).
+"""A model card document to tagged PDF/A-3a bytes (pure: no database, no network, no clock).
 
 The same card document and charts give the same bytes: the card is reduced to its RFC 8785 canonical JSON
 first (so the order of a stored dict's keys cannot matter), the PDF's dates come from card["generated_at"],
@@ -27,7 +27,9 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from audits.ledger.hashing import canonical
 
 ATTACHMENT_NAME = "model-card.json"
-PDF_VARIANT = "pdf/a-3b"
+# PDF/A-3a: the archival PDF/A-3 (which allows the embedded card) at its accessible level, a tagged PDF whose
+# structure (headings, tables, lists, figures with their alternative text) screen readers follow.
+PDF_VARIANT = "pdf/a-3a"
 CHART_SCHEME = "evidence:"
 TEMPLATE = "reports/model_card.html"
 # fontTools logs every step of every font subset at INFO.

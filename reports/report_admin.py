@@ -3,18 +3,20 @@
 Registered by reports/admin.py.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from audits.admin import ReadOnlyAdmin
 from core.errors import DomainError
-from core.permissions import reads_everything
+from core.permissions import model_write_check, reads_everything
 from reports import jobs
 from reports.models import Report
+from reports.selectors import report_stale_reasons
 
 
 def can_read_reports(user) -> bool:
@@ -36,8 +38,17 @@ def report_progress(report: Report) -> tuple[int, int, str]:
     return done, total, f"running: {doing} (step {done + 1} of {total})"
 
 
+def _may_render(request, report: Report) -> bool:
+    try:
+        model_write_check(request.user, report.version.model)
+    except DomainError:
+        return False
+    return True
+
+
 class ReportAdmin(ReadOnlyAdmin):
-    list_display = ["id", "version", "scope", "status", "progress_bar", "short_pdf_sha256", "created_at"]
+    change_form_template = "admin/reports/report/change_form.html"
+    list_display = ["id", "version", "scope", "status", "progress_bar", "freshness", "short_pdf_sha256", "created_at"]
     list_display += ["download"]
     list_filter = ["status", "scope"]
     search_fields = ["version__model__name", "=pdf_sha256"]
@@ -47,6 +58,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "scope",
         "status",
         "progress_bar",
+        "freshness",
         "requested_by",
         "inputs_sha256",
         "pdf_sha256",
@@ -75,6 +87,19 @@ class ReportAdmin(ReadOnlyAdmin):
         percent = done * 100 // total
         return format_html('<progress value="{}" max="{}">{} %</progress> {}', done, total, percent, words)
 
+    @admin.display(description="still true?")
+    def freshness(self, obj) -> str:
+        reasons = report_stale_reasons(obj) if obj.status == Report.Status.SUCCEEDED else []
+        if not reasons:
+            return "current" if obj.status == Report.Status.SUCCEEDED else "—"
+        items = format_html_join("", "<li>{}</li>", ((reason,) for reason in reasons))
+        return format_html('<strong class="stale-card">stale</strong><ul class="stale-reasons">{}</ul>', items)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        report = self.get_object(request, object_id)
+        context = {**(extra_context or {}), "can_render_fresh": report is not None and _may_render(request, report)}
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="PDF SHA-256")
     def short_pdf_sha256(self, obj) -> str:
         return f"{obj.pdf_sha256[:16]}…" if obj.pdf_sha256 else "—"
@@ -88,7 +113,24 @@ class ReportAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         pdf = path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="reports_report_pdf")
-        return [pdf, *super().get_urls()]
+        fresh = path(
+            "<int:pk>/fresh/", self.admin_site.admin_view(require_POST(self.fresh_view)), name="reports_report_fresh"
+        )
+        return [pdf, fresh, *super().get_urls()]
+
+    def fresh_view(self, request, pk):
+        """A new card of the same version and scope, from the state as it is now; the old one stays."""
+        report = get_object_or_404(Report.objects.select_related("version__model"), pk=pk)
+        if not can_read_reports(request.user):
+            raise PermissionDenied
+        try:
+            fresh = jobs.report_request(version=report.version, scope=report.scope, user=request.user)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:reports_report_change", args=[report.pk]))
+        fresh.refresh_from_db()
+        self.message_user(request, f"Report {fresh.pk}: a fresh card of report {report.pk}'s version, {fresh.status}.")
+        return HttpResponseRedirect(reverse("admin:reports_report_change", args=[fresh.pk]))
 
     def pdf_view(self, request, pk):
         if not can_read_reports(request.user):

@@ -64,7 +64,7 @@ class ReportRequestApi(IdempotentPostMixin, APIView):
         request=InputSerializer,
         responses={202: ReportOutput},
         parameters=[IDEMPOTENCY],
-        summary="Render this version's model card to PDF/A-3b, for one framework or combined",
+        summary="Render this version's model card to tagged PDF/A-3a, for one framework or combined",
         examples=[OpenApiExample("GDPR report", request_only=True, value={"scope": "gdpr"})],
     )
     def post(self, request, *args, **kwargs):

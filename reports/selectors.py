@@ -44,3 +44,28 @@ def attestations_current(*, version, framework: str | None = None) -> QuerySet:
 
 def attestation_current(*, version, framework: str, item_id: str) -> Attestation | None:
     return attestations_current(version=version, framework=framework).filter(item_id=item_id).first()
+
+
+# What a card's document control records that a later decision or stage change makes untrue.
+_TRACKED = (
+    ("status", "the card says the approval is {then}; it is now {now}"),
+    ("stage", "the card says the version is in {then}; it is now in {now}"),
+    ("approved_at", "the card records the approval of {then}; the approval in force is now of {now}"),
+    ("approval_expires_at", "the card says the approval expires {then}; it now expires {now}"),
+)
+
+
+def report_stale_reasons(report) -> list[str]:
+    """Why a rendered card no longer tells the version's state (empty when it still does, or was never
+    rendered): its document control against the same facts read now."""
+    from reports.card import document_control
+
+    recorded = (report.inputs or {}).get("document_control")
+    if not recorded:
+        return []
+    current = document_control(report.version, None)
+    return [
+        words.format(then=recorded.get(key) or "none", now=current.get(key) or "none")
+        for key, words in _TRACKED
+        if recorded.get(key) != current.get(key)
+    ]

@@ -23,7 +23,8 @@ def importance_bar_png(
     figure, axes = _figure(height=1.0 + 0.35 * len(pairs))
     axes.barh(range(len(pairs)), heights, color="#1f77b4")
     axes.set_yticks(range(len(pairs)), labels=names)
-    axes.set_xlabel("mean |SHAP value|")
+    axes.set_xlabel("mean |SHAP value| (average size of the feature's effect on the output)")
+    axes.set_ylabel("feature (most important on top)")
     return _png(figure)
 
 
@@ -58,7 +59,8 @@ def beeswarm_png(
         )
     axes.axvline(0.0, color="#999999", linewidth=0.8)
     axes.set_yticks(range(len(order)), labels=[str(feature_names[j]) for j in order])
-    axes.set_xlabel("SHAP value")
+    axes.set_xlabel("SHAP value (the feature's effect on one row's output)")
+    axes.set_ylabel("feature (most important on top)")
     bar = figure.colorbar(scatter, ax=axes, ticks=[0, 1])
     bar.ax.set_yticklabels(["low", "high"])
     bar.set_label("feature value")

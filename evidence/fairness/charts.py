@@ -78,6 +78,8 @@ def _panel(ax: Axes, feature: Mapping[str, Any], metric: str) -> None:
     if metric in PROPORTIONS:
         ax.set_xlim(0, 1)
     ax.set_title(f"{feature['name']}: {metric.replace('_', ' ')} (95% CI)", loc="left", fontsize=10)
+    ax.set_xlabel(f"{metric.replace('_', ' ')} (bar: estimate; whiskers: 95% bootstrap interval)", fontsize=9)
+    ax.set_ylabel(f"group of {feature['name']} (rows)", fontsize=9)
     ax.set_axisbelow(True)
     ax.grid(axis="x", alpha=0.3)
 

@@ -90,3 +90,11 @@ def test_officers_and_auditors_list_a_versions_waivers_over_the_api(client_as, o
         assert response.status_code == 200
         assert [item["id"] for item in response.json()] == [waiver.pk]
     assert client_as(outsider).get(url).status_code == 403
+
+
+def test_the_waiver_forms_date_and_time_boxes_each_have_a_label(client, officer):
+    client.force_login(officer)
+    html = client.get(reverse("admin:registry_evidencewaiver_add")).content.decode()
+    assert '<label for="id_expires_at_0">Date:</label>' in html
+    assert '<label for="id_expires_at_1">Time:</label>' in html
+    assert 'id="id_expires_at_0"' in html and 'id="id_expires_at_1"' in html

@@ -20,7 +20,12 @@ def test_from_the_landing_page_an_officer_signs_in_to_the_admin(page, officer, s
     page.get_by_role("link", name="Admin", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/login/\?next=/admin/$"))
     expect(page.get_by_label("Username")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to Verity")
     screenshot(page, "login")
+    page.set_viewport_size({"width": 390, "height": 800})
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    screenshot(page, "login-390")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     officer.set_password("officer-browser-password")
     officer.save(update_fields=["password"])

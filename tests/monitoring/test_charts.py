@@ -59,3 +59,22 @@ def test_the_timeline_reads_the_stored_results():
     drift, performance = timeline_charts(rows, {"psi_alert": 0.15, "max_performance_drop": 0.1})
     assert "PSI alert 0.15" in drift
     assert "evaluation 0.72" in performance and "alerts beyond 0.648" in performance
+
+
+def test_both_axes_have_titles():
+    chart = Chart("PSI", ["a", "b"], [Series("psi", [0.1, 0.2])], y_title="population <stability> index")
+    titles = [text.text for text in _parse(chart_svg(chart)).iter(f"{SVG}text") if text.get("class") == "axis-title"]
+    assert titles == ["population <stability> index", "window (start)"]
+
+
+def test_the_timelines_charts_say_what_each_axis_measures():
+    rows = timeline_rows([{"label": "w1", "result": _result(0.1, 0.8, True)}])
+    policy = {"psi_alert": 0.15, "max_performance_drop": 0.1}
+    drift, performance = (_parse(svg) for svg in timeline_charts(rows, policy))
+    titles = [
+        [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "axis-title"] for svg in (drift, performance)
+    ]
+    assert titles == [
+        ["population stability index", "production window (start)"],
+        ["roc_auc (realised or estimated)", "production window (start)"],
+    ]

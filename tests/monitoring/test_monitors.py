@@ -121,3 +121,39 @@ def test_a_regressor_is_judged_on_its_errors_and_has_no_probabilities_to_estimat
     )
     assert report["monitors"]["concept_drift"]["status"] == "not_applicable"
     assert report["monitors"]["estimated_performance"]["status"] == "not_applicable"
+
+
+def _small_reference(reference: Reference, rows: int) -> Reference:
+    frame, _ = _rows(rows, seed=11)
+    return Reference(
+        task=reference.task,
+        drift_profile=reference_profile_for(frame, ["x1", "x2"]),
+        prediction_profile=prediction_profile(_score(frame)),
+        baseline=reference.baseline,
+        calibrate=reference.calibrate,
+    )
+
+
+def test_a_small_evaluation_set_still_alerts_on_a_large_shift(reference):
+    report = window_report(_window(1500, seed=12, shift=2.0), _small_reference(reference, 600), RULES)
+    alerted = {alert["monitor"] for alert in report["alerts"]}
+    assert {"feature_drift", "prediction_drift"} <= alerted
+    feature = report["monitors"]["feature_drift"]
+    assert feature["features"]["x1"]["status"] == "drift"
+    assert "the reference has 600 values, fewer than the 1000" in feature["reason"]
+    assert "evaluation data has 600 predictions" in report["monitors"]["prediction_drift"]["reason"]
+
+
+def test_a_small_evaluation_set_says_the_reference_is_short_not_the_window(reference):
+    report = window_report(_window(1500, seed=13), _small_reference(reference, 600), RULES)
+    feature, prediction = report["monitors"]["feature_drift"], report["monitors"]["prediction_drift"]
+    assert feature["status"] == prediction["status"] == "insufficient_data"
+    assert feature["reason"].startswith("the reference has 600 values, fewer than the 1000 a stable verdict needs")
+    assert prediction["reason"].startswith("the evaluation data has 600 predictions, fewer than the 1000")
+    assert "1500" not in feature["reason"] + prediction["reason"]
+
+
+def test_a_short_window_names_its_own_size(reference):
+    report = window_report(_window(300, seed=14), reference, RULES)
+    assert report["monitors"]["feature_drift"]["reason"].startswith("the window has 300 rows")
+    assert report["monitors"]["prediction_drift"]["reason"].startswith("the window has 300 predictions")

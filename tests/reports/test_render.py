@@ -1,4 +1,4 @@
-"""The card rendered by WeasyPrint to PDF/A-3b and read back with pypdf: pages, text, the embedded card, XMP."""
+"""The card rendered by WeasyPrint to tagged PDF/A-3a and read back with pypdf: pages, text, the embedded card, XMP."""
 
 import gc
 import json
@@ -47,7 +47,7 @@ def test_the_pdf_reads_back_with_its_pages_text_card_and_pdf_a_claims(card):
     (body,) = reader.attachments[ATTACHMENT_NAME]
     assert body == canonical(card)
     xmp = _xmp(rendered.data)
-    assert re.search(r'pdfaid:part="3"', xmp) and re.search(r'pdfaid:conformance="B"', xmp)
+    assert re.search(r'pdfaid:part="3"', xmp) and re.search(r'pdfaid:conformance="A"', xmp)
     stamp = datetime.fromisoformat(card["generated_at"]).replace(microsecond=0)
     assert reader.metadata.creation_date == stamp and reader.metadata.modification_date == stamp
     filespec = reader.trailer["/Root"]["/AF"][0].get_object()
@@ -141,3 +141,29 @@ def test_numbers_and_pointers_are_formatted_for_reading():
     assert pointer_lines([{"kind": "audit_event", "seq": 7, "hash": "ab" * 32}, {"kind": "waiver", "id": 2}]) == (
         f"event #7 {'ab' * 8}\u2026\nwaiver 2"
     )
+
+
+def test_the_pdf_is_tagged_for_screen_readers(card):
+    """PDF/A-3a: marked as tagged, with a structure tree whose headings and tables a reader can follow."""
+    reader = pdf_reader(render_card_pdf(card, chart_bytes(card)).data)
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root.get("/Lang")
+    tree = root["/StructTreeRoot"].get_object()
+    kinds = set()
+
+    def walk(node, depth=0):
+        node = node.get_object()
+        if depth > 40 or not hasattr(node, "get"):
+            return
+        if node.get("/S"):
+            kinds.add(str(node["/S"]))
+        children = node.get("/K")
+        children = children if isinstance(children, list) else [children] if children is not None else []
+        for child in children:
+            if hasattr(child, "get_object") or isinstance(child, dict):
+                walk(child, depth + 1)
+
+    walk(tree)
+    assert {"/H1", "/Table", "/TR", "/TD"} <= kinds
+    assert "/Figure" in kinds  # the charts

@@ -1,5 +1,9 @@
+import logging
 import secrets
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,40 +29,62 @@ DEMO_USERS = [
     ("marketer", roles.DATA_SCIENTIST, OTHER_TEAM),
 ]
 FEATURES = ["income", "debt_ratio", "age"]
+UNCHANGED = "(unchanged: make demo-passwords sets new ones)"
+TOKEN_SHOWN_ONCE = "(token shown when it was created)"  # noqa: S105  (words, not a secret)
 
 
 class Command(BaseCommand):
     help = "Create one demo user per role, a CI service account, and a demo model awaiting approval."
 
-    def handle(self, *args, **options):
-        with transaction.atomic():
-            self._users()
-        scientist = get_user_model().objects.get(username="scientist")
-        self._demo_model(scientist)
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset-passwords",
+            action="store_true",
+            help="Give each demo user a new password and print it (passwords are otherwise shown once).",
+        )
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the demo is served.")
 
-    def _users(self) -> None:
+    def handle(self, *args, reset_passwords: bool = False, url: str = "http://127.0.0.1:8000", **options):
+        self.stdout.write("Setting up the demo (the first run trains a model and gathers its evidence)...")
+        with _quiet_libraries():
+            with transaction.atomic():
+                accounts = self._users(reset=reset_passwords)
+            scientist = get_user_model().objects.get(username="scientist")
+            self._demo_model(scientist)
+        self.stdout.write(_box(_summary(accounts, url.rstrip("/"))))
+
+    def _users(self, *, reset: bool) -> list[tuple[str, str, str]]:
+        """(name, role, what to sign in with) for each demo account, newest secrets shown."""
+        from accounts.services import user_password_set
+
         for name in (DEMO_TEAM, OTHER_TEAM):
             Group.objects.get_or_create(name=name)
+        accounts = []
         for username, role, team in DEMO_USERS:
-            if get_user_model().objects.filter(username=username).exists():
-                self.stdout.write(f"  {username:<10} exists (password shown when it was created)")
-                continue
+            existing = get_user_model().objects.filter(username=username).first()
             password = secrets.token_urlsafe(12)
-            user_create(
-                username=username,
-                password=password,
-                role=role,
-                is_staff=True,
-                is_superuser=role is None,
-                actor="system:cli",
-                team=team,
-            )
-            self.stdout.write(f"  {username:<10} {role or 'superuser':<20} password: {password}")
+            if existing is None:
+                user_create(
+                    username=username,
+                    password=password,
+                    role=role,
+                    is_staff=True,
+                    is_superuser=role is None,
+                    actor="system:cli",
+                    team=team,
+                )
+            elif reset:
+                user_password_set(user=existing, password=password, actor="system:cli")
+            else:
+                password = UNCHANGED
+            accounts.append((username, role or "superuser", password))
+        token = TOKEN_SHOWN_ONCE
         if not ServiceAccount.objects.filter(name="demo-ci").exists():
             _, token = service_account_create(
                 name="demo-ci", description="Demo CI pipeline", team=DEMO_TEAM, actor="system:cli"
             )
-            self.stdout.write(f"  demo-ci    ci (service account)  token:    {token}")
+        accounts.append(("demo-ci", "ci (service account)", token))
+        return accounts
 
     def _demo_model(self, user) -> None:
         """A synthetic credit model, registered through the same services as the API."""
@@ -68,6 +94,7 @@ class Command(BaseCommand):
         from reports.jobs import report_request
 
         if RegisteredModel.objects.filter(name="demo-credit-scoring").exists():
+            self.stdout.write("  demo-credit-scoring is already set up")
             return
         frame = _applicants()
         with tempfile.TemporaryDirectory() as workdir:
@@ -138,3 +165,34 @@ def _write_demo_files(frame: pd.DataFrame, workdir: Path) -> tuple[Path, Path]:
     model = RandomForestClassifier(n_estimators=50, max_depth=6, random_state=0).fit(frame[FEATURES], frame["default"])
     skops.io.dump(model, model_path)
     return data_path, model_path
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Below errors, what the libraries say while the demo is built (AIF360's missing optional extras, each
+    evidence task's trace, scikit-learn's warnings) is not for a newcomer: the accounts must not scroll away."""
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _summary(accounts: list[tuple[str, str, str]], url: str) -> list[str]:
+    rows = [f"{name:<10} {role:<21} {secret}" for name, role, secret in accounts]
+    return [
+        f"Verity demo: {url}/admin/  (API docs: {url}/api/docs/)",
+        "",
+        f"{'account':<10} {'role':<21} password (demo-ci: API token)",
+        *rows,
+        "",
+        "Passwords are shown once. New ones for every demo user: make demo-passwords",
+    ]
+
+
+def _box(lines: list[str]) -> str:
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join(["", rule, *(f"| {line:<{width}} |" for line in lines), rule])

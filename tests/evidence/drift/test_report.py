@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evidence.drift import DriftInputError, drift_report, prediction_profile, reference_profile
+from evidence.drift import DriftInputError, drift_report, prediction_profile, reference_floor, reference_profile
 
 CATEGORIES = np.array(["a", "b", "c"])
 
@@ -224,10 +224,39 @@ def test_invalid_rules_are_refused(profile: dict, options: dict) -> None:
         drift_report(profile, _sample(_rng(17), 2_000), **options)
 
 
-def test_small_reference_gets_no_verdict_either() -> None:
+def test_a_small_reference_alerts_on_a_shift_its_test_shows() -> None:
     rng = _rng(18)
-    small = _profile(_sample(rng, 500))
-    report = drift_report(small, _sample(rng, 20_000, shift=1.0))
-    assert report["features"]["x"]["psi"] > 0.15
-    assert report["features"]["x"]["status"] == "insufficient_data"
+    small = _profile(_sample(rng, 600))
+    report = drift_report(small, _sample(rng, 1_500, shift=1.0, shares=(0.1, 0.1, 0.8)))
+    x, c = report["features"]["x"], report["features"]["c"]
+    assert x["psi"] > 0.15 and x["ks_pvalue"] < 1e-6
+    assert (x["status"], x["short"]) == ("drift", "reference")
+    assert (c["status"], c["short"]) == ("drift", "reference")  # chi-square shows it
+    assert report["verdict"] == "drift"
+
+
+def test_a_small_reference_never_vouches_for_stability() -> None:
+    rng = _rng(19)
+    small = _profile(_sample(rng, 600))
+    report = drift_report(small, _sample(rng, 20_000))
+    assert {f["status"] for f in report["features"].values()} == {"insufficient_data"}
+    assert {f["short"] for f in report["features"].values()} == {"reference"}
     assert report["verdict"] == "inconclusive"
+
+
+def test_a_reference_below_the_tests_floor_gets_no_verdict_even_when_shifted() -> None:
+    rng = _rng(20)
+    floor = reference_floor(0.15, 20_000)
+    assert 150 < floor < 200  # D = 0.15 at p < 0.001: n_eff = (1.95 / 0.153)**2
+    tiny = _profile(_sample(rng, floor - 20))
+    report = drift_report(tiny, _sample(rng, 20_000, shift=3.0))
+    assert report["features"]["x"]["ks_pvalue"] < 1e-6
+    assert report["features"]["x"]["status"] == "insufficient_data"
+    assert reference_floor(0.15, 150) is None  # a window this small cannot show the shift at any reference size
+
+
+def test_a_short_window_is_named_before_a_short_reference() -> None:
+    rng = _rng(21)
+    report = drift_report(_profile(_sample(rng, 600)), _sample(rng, 500, shift=1.0))
+    assert report["features"]["x"]["short"] == "current"
+    assert report["features"]["x"]["status"] == "insufficient_data"

@@ -55,3 +55,14 @@ def test_charts_refuse_what_they_cannot_draw(shap_sample):
         explain.beeswarm_png(values[:, :3], X, list(X.columns))
     with pytest.raises(explain.ExplanationInputError, match="no feature importance"):
         explain.importance_bar_png([])
+
+
+def test_both_charts_name_their_axes(shap_sample, monkeypatch):
+    from evidence.explain import charts
+
+    monkeypatch.setattr(charts, "_png", lambda figure: figure)  # the figure itself, before it becomes bytes
+    values, X = shap_sample
+    bars = charts.importance_bar_png({name: 1.0 for name in X.columns}).axes[0]
+    swarm = charts.beeswarm_png(values, X, list(X.columns)).axes[0]
+    assert bars.get_xlabel().startswith("mean |SHAP value|") and swarm.get_xlabel().startswith("SHAP value")
+    assert bars.get_ylabel() == swarm.get_ylabel() == "feature (most important on top)"

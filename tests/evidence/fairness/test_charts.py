@@ -50,3 +50,16 @@ def test_a_regression_audit_charts_its_mean_predictions():
     result = bias_audit(y_true=[1, 2, 3, 10, 20], y_pred=[2, 2, 2, 12, 14], sensitive=sensitive, task="regression")
 
     assert group_metric_chart_png(result, "mean_prediction").startswith(PNG_SIGNATURE)
+
+
+def test_each_panel_names_its_axes(result):
+    from matplotlib.figure import Figure
+
+    from evidence.fairness.charts import _panel
+
+    data = result.to_dict()
+    race = next(feature for feature in data["features"] if feature["name"] == "race")
+    ax = Figure().subplots()
+    _panel(ax, race, "selection_rate")
+    assert ax.get_xlabel() == "selection rate (bar: estimate; whiskers: 95% bootstrap interval)"
+    assert ax.get_ylabel() == "group of race (rows)"
