@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audits.admin import ReadOnlyAdmin
+from audits.admin import ReadOnlyAdmin, person_field
 from core.errors import DomainError
 from core.permissions import reads_everything
 from reports import jobs
@@ -47,7 +47,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "scope",
         "status",
         "progress_bar",
-        "requested_by",
+        "requester",
         "inputs_sha256",
         "pdf_sha256",
         "pdf_size",
@@ -62,6 +62,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "download",
     ]
     readonly_fields = fields
+    requester = person_field("requested_by", "requested by")
 
     def has_module_permission(self, request) -> bool:
         return can_read_reports(request.user)
