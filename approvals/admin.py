@@ -12,13 +12,15 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from approvals import services as approvals
 from approvals import waivers
 from approvals.selectors import approval_request_state, approval_requests_awaiting
-from audits.admin import ReadOnlyAdmin
+from audits.admin import ReadOnlyAdmin, person_field
 from audits.models import AuditEvent
+from audits.selectors import person_shown, subject_of
 from audits.services import object_ref
 from core import roles
 from core.errors import DomainError
@@ -34,10 +36,11 @@ from reports.models import Attestation, Report
 
 class DecisionInline(admin.TabularInline):
     model = ApprovalDecision
-    fields = ["decided_by", "verdict", "artifact_sha256", "created_at"]
+    fields = ["decider", "verdict", "artifact_sha256", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    decider = person_field("decided_by", "decided by")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -146,13 +149,14 @@ def review_context(obj: ApprovalRequest, user) -> dict:
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
     change_form_template = "approvals/review/change_form.html"
-    list_display = ["id", "version", "target_stage", "status", "created_at", "expires_at"]
+    list_display = ["id", "version", "target_stage", "status", "requested", "created_at", "expires_at"]
     list_filter = ["status", "target_stage"]
+    list_select_related = ["version__model", "requested_by"]
     readonly_fields = [
         "version",
         "target_stage",
         "status",
-        "requested_by",
+        "requester",
         "artifact_sha256",
         "policy",
         "created_at",
@@ -168,6 +172,18 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     ]
     inlines = [DecisionInline]
     actions = ["approve", "reject"]
+
+    requested = person_field("requested_by", "requested by", nobody="the service (system)")
+
+    @admin.display(description="requested by")
+    def requester(self, obj) -> str:
+        """The person by name (for readers entitled to names), linked to what they did in the trail rather than
+        to their account, which only administrators may open; a request the service opened says so."""
+        if obj.requested_by_id is None:
+            return "the service (system)"
+        subject = subject_of(obj.requested_by)
+        trail = f"{_admin_url(AuditEvent, 'changelist')}?{urlencode({'actor': subject})}"
+        return format_html('{} <a href="{}">their events in the trail</a>', person_shown(subject), trail)
 
     @admin.display(description="evidence and decisions")
     def progress(self, obj) -> str:
@@ -349,11 +365,13 @@ class EvidenceWaiverAdmin(ReadOnlyAdmin):
         "requirement",
         "state",
         "not_counted",
-        "granted_by",
+        "grantor",
         "created_at",
         "expires_at",
         "revoked_at",
     ]
+    grantor = person_field("granted_by", "granted by")
+    revoker = person_field("revoked_by", "revoked by")
     list_filter = ["requirement"]
     search_fields = ["version__model__name"]
     list_select_related = ["version__model", "granted_by"]
@@ -388,14 +406,13 @@ class EvidenceWaiverAdmin(ReadOnlyAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return (
-            ["version", "requirement", "justification", "expires_at"]
-            if obj is None
-            else super().get_fields(request, obj)
-        )
+        if obj is None:
+            return ["version", "requirement", "justification", "expires_at"]
+        people = {"granted_by": "grantor", "revoked_by": "revoker"}  # named, never linked to the account page
+        return [people.get(name, name) for name in super().get_fields(request, obj)]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else super().get_readonly_fields(request, obj)
+        return [] if obj is None else [*super().get_readonly_fields(request, obj), "grantor", "revoker"]
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -9,10 +9,13 @@ Nothing is counted as done that was not computed.
 
 from dataclasses import dataclass, field
 
+from django.urls import reverse
 from django.utils import timezone
 
+from evidence.bias_blockers import bias_audit_blockers
 from evidence.selectors import evidence_job_newest
 from evidence.unexplainable import NOT_EXPLAINABLE, UNQUERYABLE
+from registry.evaluation_data import EVALUATION_DATASET_TAG
 from registry.models import ApprovalPolicy, ModelVersion, Stage
 from registry.policies import policy_days, policy_snapshot, policy_thresholds
 from registry.selectors import active_waiver, waiver_discounted
@@ -56,7 +59,8 @@ def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) ->
     job = evidence_job_newest(version, kind, thresholds=policy_thresholds(rules) if kind == "bias_audit" else None)
     label = kind.replace("_", " ")
     if job is None:
-        return EvidenceItem(kind, "missing", f"no {label} has been produced for this version under this policy")
+        reason = f"no {label} has been produced for this version under this policy"
+        return EvidenceItem(kind, "missing", reason + _no_evaluation_data(version))
     if job.status in ("queued", "running"):
         return EvidenceItem(kind, job.status, f"the {label} (job {job.pk}) is {job.status}")
     if job.status == "failed":
@@ -73,8 +77,24 @@ def _job_item(version, kind: str, passing: tuple[str, ...], rules: dict, now) ->
         reason = f"the {label} (job {job.pk}) finished on {finished}, older than the policy's {max_age.days} days"
         return EvidenceItem(kind, "stale", reason, digests)
     if job.verdict not in passing:
-        return EvidenceItem(kind, "failed", f"the {label} (job {job.pk}) verdict is {job.verdict}", digests)
+        blockers = bias_audit_blockers(job.result) if kind == "bias_audit" else []
+        because = f": {'; '.join(blockers)}" if blockers else ""
+        return EvidenceItem(kind, "failed", f"the {label} (job {job.pk}) verdict is {job.verdict}{because}", digests)
     return EvidenceItem(kind, "done", "", digests)
+
+
+def _no_evaluation_data(version: ModelVersion) -> str:
+    """Where a missing job cannot be queued for want of data, the levers that name it (a version registered
+    through MLflow's client has none until one is named)."""
+    if version.evaluation_dataset_id is not None:
+        return ""
+    names = [version.model.name, version.version]
+    return (
+        "; the version has no evaluation data set to compute it on: name one with "
+        f'PATCH {reverse("v1:model-version", args=names)} {{"evaluation_dataset": <data set id>}} '
+        f"or the MLflow tag {EVALUATION_DATASET_TAG}=<data set id> (while no approval of the version is in force), "
+        f"then queue it with POST {reverse('v1:evidence-request', args=names)}"
+    )
 
 
 def _waived(item: EvidenceItem, version: ModelVersion, now) -> EvidenceItem:

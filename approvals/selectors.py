@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from approvals.requirements import evidence_status
 from core import roles
 from registry.models import ApprovalRequest
+from registry.policies import policy_changes_since
 
 
 def approval_request_state(request: ApprovalRequest) -> dict:
@@ -16,6 +17,7 @@ def approval_request_state(request: ApprovalRequest) -> dict:
         "approvals_required": request.policy["approvals_required"],
         "officer_approvals_required": request.policy["officer_approvals_required"],
         "evidence": [item.to_dict() for item in evidence_status(request.version, request.policy)],
+        "policy_changed": _policy_changed(request),
         "decisions": [
             {
                 "verdict": d.verdict,
@@ -25,6 +27,21 @@ def approval_request_state(request: ApprovalRequest) -> dict:
             }
             for d in decisions
         ],
+    }
+
+
+def _policy_changed(request: ApprovalRequest) -> dict | None:
+    """A request is judged by the policy it froze; where the policy has changed since, it says how, so no one
+    reads the frozen rules as the current ones."""
+    changes = policy_changes_since(request.policy, request.version)
+    if not changes:
+        return None
+    return {
+        "message": (
+            f"This request was made under an earlier policy ({request.created_at:%Y-%m-%d}) and is judged by it; "
+            "the policy has changed since. A new request would be judged by the current one."
+        ),
+        "changes": changes,
     }
 
 

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from audits.models import AuditEvent, Checkpoint
-from audits.selectors import actor_names, audit_trail_health, audit_trail_verify, event_record
+from audits.selectors import actor_names, audit_trail_health, audit_trail_verify, event_record, person_shown
 from core.permissions import reads_everything
 
 
@@ -35,6 +35,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def person_field(field: str, description: str, nobody: str = "-"):
+    """An admin column or read-only field that shows the person in `field` (a user row or a pseudonym) by name to
+    readers entitled to names (audits.selectors.person_shown), never as a link to the user's page, which only
+    administrators may open."""
+
+    @admin.display(description=description)
+    def shown(self, obj) -> str:
+        who = getattr(obj, field)
+        return person_shown(who) if who is not None else nobody
+
+    return shown
 
 
 @admin.register(AuditEvent)
@@ -101,9 +114,7 @@ def _warn_when_broken(request) -> None:
 
 def _name_actors(request, events, actors: list[str]) -> None:
     """Names are for readers of everything; everyone else sees the pseudonyms, as the trail holds them."""
-    if not reads_everything(request.user):
-        return
-    names = actor_names(actors)
+    names = actor_names(actors, request.user)
     for event, actor in zip(events, actors, strict=True):
         event.actor_name = names[actor]
 

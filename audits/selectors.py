@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import psycopg
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.utils.html import format_html
 
 from audits.highwater import HighWater, HighWaterUnreadable, state_read
 from audits.keys import verification_keys
@@ -17,7 +18,10 @@ from audits.ledger.export import export_line
 from audits.ledger.fastjson import parse_record
 from audits.ledger.hashing import GENESIS_PREV, format_ts
 from audits.ledger.verify import ChainVerifier, VerifyResult
-from audits.models import AuditEvent, Checkpoint
+from audits.models import AuditEvent, Checkpoint, PersonalRecord
+from audits.services import actor_for
+from core.permissions import reads_everything
+from core.request_context import current_reader
 
 CHUNK = 1000
 MAX_SEQ = 2**63 - 1
@@ -157,19 +161,67 @@ def checkpoint_record(checkpoint: Checkpoint) -> dict:
 
 
 _PERSON = re.compile(r"user:([0-9]{1,18})")
+ERASED = "erased person"
 
 
-def actor_names(actors: Iterable[str]) -> dict[str, str]:
-    """How a person reads each actor: `Jane Doe (user:7)` (the username when there is no name), one query
-    for all of them. Services, "system", an erased or deleted person stay as the pseudonym the trail holds."""
-    actors = set(actors)
-    pks = {int(match[1]): actor for actor in actors if (match := _PERSON.fullmatch(actor))}
-    names = {actor: actor for actor in actors}
-    if not pks:
-        return names
+def subject_of(who) -> str:
+    """The pseudonym a person (or a machine) goes by in the trail: a user row, or the id already in hand."""
+    if who is None or isinstance(who, str):
+        return who or "system"
+    return actor_for(who)
+
+
+def people_named(subjects: Iterable, reader) -> dict[str, str]:
+    """How `reader` reads each person: by name where the reader is entitled to (readers of everything: officers,
+    auditors, superusers), else by the pseudonym the trail holds. The one resolver of names: pages, queues, the
+    review, the trail's admin all ask it; hashed events never hold its answer.
+
+    A name is the person's full name, else the username from their personal record (audits.PersonalRecord, the
+    table GDPR erasure empties), else their account's username. An erased person reads "erased person" (erasure
+    leaves the account as `erased-<pk>` with no name, and no record). Services and "system" are not people and
+    read as they are. Two queries for any number of subjects; none when there is nobody to name."""
+    subjects = {subject_of(who) for who in subjects}
+    named = {subject: subject for subject in subjects}
+    pks = {int(match[1]): subject for subject in subjects if (match := _PERSON.fullmatch(subject))}
+    if not pks or not reads_everything(reader):
+        return named
+    records = dict(
+        PersonalRecord.objects.filter(subject__in=pks.values(), kind="username")
+        .order_by("id")
+        .values_list("subject", "text")
+    )
     people = get_user_model().objects.filter(pk__in=pks).only("username", "first_name", "last_name")
-    for person in people:
-        # person_erase leaves this username and no name behind.
-        if person.get_username() != f"erased-{person.pk}":
-            names[pks[person.pk]] = f"{person.get_full_name() or person.get_username()} ({pks[person.pk]})"
-    return names
+    found = {person.pk: person for person in people}
+    for pk, subject in pks.items():
+        person = found.get(pk)
+        if person is None:  # an account deleted outright: its record still names it, until erased
+            named[subject] = records.get(subject, ERASED)
+        elif person.get_username() == f"erased-{pk}":
+            named[subject] = ERASED
+        else:
+            named[subject] = person.get_full_name() or records.get(subject) or person.get_username()
+    return named
+
+
+def person_named(who, reader) -> str:
+    """One person's name for `reader`, remembered on the reader for the rest of the request."""
+    cache = reader.__dict__.setdefault("_people_named", {}) if reader is not None else {}
+    subject = subject_of(who)
+    if subject not in cache:
+        cache.update(people_named([subject], reader))
+    return cache[subject]
+
+
+def actor_names(actors: Iterable[str], reader) -> dict[str, str]:
+    """The trail's admin: each actor as `Jane Doe (user:7)`, `erased person (user:7)`, or the pseudonym alone
+    where the reader is not entitled to names or the actor is not a person."""
+    names = people_named(actors, reader)
+    return {actor: name if name == actor else f"{name} ({actor})" for actor, name in names.items()}
+
+
+def person_shown(who, reader=None) -> str:
+    """`who` as the admin shows it in a column or a read-only field: the name for the request's reader (or the
+    one given), with the pseudonym beside it, which the trail is searched by."""
+    subject = subject_of(who)
+    name = person_named(subject, reader if reader is not None else current_reader())
+    return subject if name == subject else format_html('<span class="person" title="{}">{}</span>', subject, name)

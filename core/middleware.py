@@ -16,10 +16,11 @@ class RequestIdMiddleware:
         given = request.headers.get(HEADER, "")
         rid = given if _ACCEPTABLE.match(given) else uuid.uuid4().hex
         request.request_id = rid
-        token = request_context.request_id.set(rid)
+        token, reading = request_context.request_id.set(rid), request_context.request.set(request)
         try:
             response = self.get_response(request)
         finally:
+            request_context.request.reset(reading)
             request_context.request_id.reset(token)
         response[HEADER] = rid
         return response

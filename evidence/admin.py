@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audits.admin import ReadOnlyAdmin
+from audits.admin import ReadOnlyAdmin, person_field
 from core import evidence_store
 from core.permissions import reads_everything
 from evidence.models import EvidenceJob
@@ -271,13 +271,14 @@ class EvidenceJobAdmin(ReadOnlyAdmin):
         "params",
         "error",
         "attempts",
-        "requested_by",
+        "requester",
         "created_at",
         "claimed_at",
         "heartbeat_at",
         "finished_at",
     ]
     readonly_fields = fields
+    requester = person_field("requested_by", "requested by")
 
     class Media:
         css = {"all": ["evidence/findings.css"]}  # the findings' layout, without style attributes (CSP)

@@ -11,11 +11,18 @@ from django.urls import reverse
 from core.errors import DomainError
 from core.permissions import model_write_check
 from registry import aliases, metadata, services
+from registry.evaluation_data import (
+    EVALUATION_DATASET_TAG,
+    evaluation_dataset_resolve,
+    model_version_evaluation_dataset_set,
+)
 from registry.mlflow_sources import mlflow_calls, mlflow_store_allowed
 from registry.models import ModelVersion, RegisteredModel, RiskTier, Stage
 from registry.stages import model_version_stage_change
 
 RISK_TIER_TAG = "risk_tier"
+DEFAULT_RISK_TIER_SETTING = "MLFLOW_API_DEFAULT_RISK_TIER"
+_TAG_FIELD = f"tags.{EVALUATION_DATASET_TAG}"
 TEAM_TAG = "owning_team"  # the owning team (team:<name>), for an account in several teams
 
 
@@ -24,6 +31,7 @@ def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[st
     MLFLOW_API_DEFAULT_RISK_TIER does (the strictest by default). The `owning_team` tag names the owning team
     where the account belongs to several."""
     tags = dict(tags)
+    defaulted = RISK_TIER_TAG not in tags
     risk_tier = tags.pop(RISK_TIER_TAG, settings.MLFLOW_API_DEFAULT_RISK_TIER)
     if risk_tier not in RiskTier.values:
         message = f"one of {', '.join(RiskTier.values)}."
@@ -33,7 +41,13 @@ def mlflow_model_create(*, user, name: str, description: str = "", tags: dict[st
         raise DomainError("already_exists", f"Registered Model (name={name}) already exists.", status_code=400)
     team = tags.pop(TEAM_TAG, None)
     return services.model_register(
-        user=user, name=name, risk_tier=risk_tier, team=team, description=description, tags=tags
+        user=user,
+        name=name,
+        risk_tier=risk_tier,
+        team=team,
+        description=description,
+        tags=tags,
+        risk_tier_from=DEFAULT_RISK_TIER_SETTING if defaulted else "",
     )
 
 
@@ -47,10 +61,15 @@ def mlflow_model_version_create(
     *, user, model: RegisteredModel, source: str, run_id: str = "", description: str = "", tags: dict[str, str]
 ) -> ModelVersion:
     """A new version pulled from the tracking server MLFLOW_API_TRACKING_URI names, through the registry's
-    import (content-addressed, validated, probed in the sandbox); a refused artifact is refused here too."""
+    import (content-addressed, validated, probed in the sandbox); a refused artifact is refused here too. The
+    reserved tag `verity.evaluation_dataset` names the data set its evidence is computed on (the artifact is
+    probed on its rows); it is the version's field, not a tag."""
     from mlio.mlflow import registration_source
 
     model_write_check(user, model)  # before anything is pulled, as every check below
+    tags = dict(tags)
+    named = tags.pop(EVALUATION_DATASET_TAG, None)
+    dataset = evaluation_dataset_resolve(user=user, value=named, field=_TAG_FIELD) if named is not None else None
     metadata.tags_check(tags)  # before anything is pulled: a bad tag leaves no version behind
     tracking_uri = settings.MLFLOW_API_TRACKING_URI
     if not tracking_uri:
@@ -60,7 +79,12 @@ def mlflow_model_version_create(
     with mlflow_calls():
         source = registration_source(tracking_uri=tracking_uri, source=source, run_id=run_id or None)
     version, _ = services.model_version_import(
-        user=user, model=model, version=_next_version(model), tracking_uri=tracking_uri, source=source
+        user=user,
+        model=model,
+        version=_next_version(model),
+        tracking_uri=tracking_uri,
+        source=source,
+        sample_dataset=dataset,
     )
     if description or tags:
         version = metadata.model_version_metadata_update(
@@ -102,3 +126,18 @@ def mlflow_stage_transition(
         for other in moved.model.versions.filter(stage=stage).exclude(pk=moved.pk).select_related("model"):
             model_version_stage_change(version=other, stage=Stage.ARCHIVED, user=user)
     return moved
+
+
+def mlflow_version_tag_set(*, version: ModelVersion, key: str, value: str, user) -> ModelVersion:
+    """MLflow's set-tag: the reserved `verity.evaluation_dataset` names the version's evaluation data set (while
+    no approval of it is in force); any other key is a tag."""
+    if key == EVALUATION_DATASET_TAG:
+        return model_version_evaluation_dataset_set(version=version, dataset=value, user=user, field="value")
+    return metadata.model_version_metadata_update(version=version, user=user, tags={key: value})
+
+
+def mlflow_version_tag_delete(*, version: ModelVersion, key: str, user) -> ModelVersion:
+    if key == EVALUATION_DATASET_TAG:
+        message = "the evaluation data set is replaced (set the tag again), never removed."
+        raise DomainError("invalid", f"key: {message}", fields={"key": [message]})
+    return metadata.model_version_metadata_update(version=version, user=user, tags={key: None})

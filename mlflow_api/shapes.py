@@ -2,6 +2,7 @@
 
 from audits.services import actor_for
 from mlflow_api.selectors import version_number, version_numbers
+from registry.evaluation_data import EVALUATION_DATASET_TAG
 from registry.models import ModelVersion, RegisteredModel, Stage
 
 MLFLOW_STAGES = {
@@ -21,6 +22,13 @@ def _tags(tags: dict) -> list[dict]:
     return [{"key": key, "value": value} for key, value in sorted(tags.items())]
 
 
+def _with_evaluation_dataset(version: ModelVersion) -> dict:
+    """The evaluation data set reads back as the reserved tag that names it."""
+    if version.evaluation_dataset_id is None:
+        return version.tags
+    return {**version.tags, EVALUATION_DATASET_TAG: str(version.evaluation_dataset_id)}
+
+
 def model_version_json(version: ModelVersion, number: str | None = None) -> dict:
     created = _millis(version.created_at)
     return {
@@ -34,7 +42,7 @@ def model_version_json(version: ModelVersion, number: str | None = None) -> dict
         "source": version.lineage.get("mlflow_source", ""),
         "run_id": version.lineage.get("mlflow_run_id", ""),
         "status": "READY",
-        "tags": _tags(version.tags),
+        "tags": _tags(_with_evaluation_dataset(version)),
         "aliases": sorted(version.aliases.values_list("alias", flat=True)),
     }
 

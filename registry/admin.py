@@ -1,16 +1,17 @@
 """The registry in the admin: models, versions, aliases, data sets and deployments, read-only; a superuser
 moves a model to another team (audited)."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from audits.admin import ReadOnlyAdmin
+from audits.admin import ReadOnlyAdmin, person_field
 from core.permissions import reads_everything
 from registry.models import Dataset, Deployment, ModelAlias, ModelVersion
 from registry.models import RegisteredModel as Model
-from registry.selectors import datasets_readable
+from registry.selectors import datasets_readable, risk_tier_origin
 from registry.teams import model_team_change
 
 
@@ -19,7 +20,8 @@ class RegisteredModelAdmin(ReadOnlyAdmin):
     list_display = ["name", "team", "risk_tier", "business_owner", "created_at"]
     list_filter = ["risk_tier", "team"]
     search_fields = ["name"]
-    fields = ["name", "team", "risk_tier", "business_owner", "owner", "description", "created_at"]
+    fields = ["name", "team", "risk_tier", "business_owner", "registrant", "description", "created_at"]
+    registrant = person_field("owner", "registered by")
 
     def has_change_permission(self, request, obj=None) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)  # the team, and nothing else
@@ -37,7 +39,25 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     list_display = ["model", "version", "stage", "review_required", "framework", "violations", "created_at"]
     list_filter = ["stage", "review_required"]
     search_fields = ["model__name", "version"]
-    readonly_fields = ["deployment_violations", "deployment_health"]
+    readonly_fields = ["risk_tier", "submitter", "deployment_violations", "deployment_health"]
+    submitter = person_field("submitted_by", "submitted by")
+
+    def get_fields(self, request, obj=None):
+        # The submitter by name, never as a link to the account's page, which only administrators may open.
+        fields = [name for name in super().get_fields(request, obj) if name != "submitter"]
+        return [("submitter" if name == "submitted_by" else name) for name in fields]
+
+    @admin.display(description="risk tier")
+    def risk_tier(self, obj) -> str:
+        """The tier whose policy governs the version, and where it came from when nobody gave it."""
+        tier, origin = obj.model.risk_tier, risk_tier_origin(obj.model)
+        default = settings.MLFLOW_API_DEFAULT_RISK_TIER
+        if origin:
+            return (
+                f"{tier}: taken from {origin} when the model was created through MLflow's client without a "
+                f"risk_tier tag (the setting is {default} now)"
+            )
+        return f"{tier}: given when the model was registered (MLflow creations without a risk_tier tag take {default})"
 
     def get_queryset(self, request):
         violations = Count("deployments", filter=Q(deployments__violation=True))
@@ -153,11 +173,12 @@ class DeploymentAdmin(ReadOnlyAdmin):
         "approval_stage",
         "violation",
         "violation_reasons",
-        "reported_by",
+        "reporter",
         "created_at",
         "health",
     ]
-    readonly_fields = ["health"]
+    readonly_fields = ["health", "reporter"]
+    reporter = person_field("reported_by", "reported by")
 
     @admin.display(description="rollback threshold breach")
     def rollback(self, obj) -> str:

@@ -3,6 +3,7 @@
 import dataclasses
 import re
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
@@ -13,7 +14,7 @@ from core.idempotency import IDEMPOTENCY, IdempotentPostMixin
 from core.parsers import FormParser, JSONParser, MultiPartParser
 from core.permissions import CanPromote, CanRegister, HasAnyRole
 from core.serializers import StrictSerializer
-from registry import metadata, services, stages
+from registry import evaluation_data, metadata, services, stages
 from registry.filters import ModelFilter, ModelVersionFilter
 from registry.models import (
     DATA_CLASSES,
@@ -46,6 +47,15 @@ class MetadataInput(StrictSerializer):
     tags = serializers.DictField(
         child=serializers.CharField(max_length=metadata.TAG_VALUE_MAX, allow_null=True, allow_blank=True),
         required=False,
+    )
+
+
+class VersionMetadataInput(MetadataInput):
+    """A version's editable metadata, and the data set its evidence is computed on (while no approval of it is in
+    force: see registry.evaluation_data)."""
+
+    evaluation_dataset = serializers.JSONField(
+        required=False, help_text="the id of a data set you may read (POST /api/v1/datasets/)"
     )
 
 
@@ -217,16 +227,21 @@ class ModelVersionDetailApi(APIView):
         return Response(ModelVersionOutput(version_get(name, version)).data)
 
     @extend_schema(
-        request=MetadataInput,
+        request=VersionMetadataInput,
         responses=ModelVersionOutput,
-        summary="Edit a version's description and tags (never its artifact)",
+        summary="Edit a version's description and tags, or name its evaluation data set (never its artifact)",
     )
+    @transaction.atomic
     def patch(self, request, name, version):
-        payload = MetadataInput(data=request.data)
+        payload = VersionMetadataInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        edited = metadata.model_version_metadata_update(
-            version=version_get(name, version), user=request.user, **payload.validated_data
-        )
+        fields, edited = dict(payload.validated_data), version_get(name, version)
+        if "evaluation_dataset" in fields:
+            named = fields.pop("evaluation_dataset")
+            edited = evaluation_data.model_version_evaluation_dataset_set(
+                version=edited, dataset=named, user=request.user
+            )
+        edited = metadata.model_version_metadata_update(version=edited, user=request.user, **fields)
         return Response(ModelVersionOutput(edited).data)
 
 

@@ -12,6 +12,8 @@ from registry.models import ModelVersion, RegisteredModel
 
 TAG_KEY_MAX = 250
 TAG_VALUE_MAX = 5000
+# A tag that is the service's lever, never free metadata (registry.evaluation_data names the version's data).
+RESERVED_TAG = "verity.evaluation_dataset"
 
 
 def _digest(text: str) -> str:
@@ -26,6 +28,12 @@ def tags_check(tags: dict) -> None:
             raise DomainError(
                 "invalid", f"tags: a key is 1 to {TAG_KEY_MAX} characters.", fields={"tags": ["Bad key."]}
             )
+        if key == RESERVED_TAG:
+            message = (
+                "reserved: it names the version's evaluation data set, through MLflow's create or set-tag "
+                'calls, or with PATCH {"evaluation_dataset": <id>} on the version.'
+            )
+            raise DomainError("invalid", f"tags.{key}: {message}", fields={f"tags.{key}": [message]})
         if value is not None and (not isinstance(value, str) or len(value) > TAG_VALUE_MAX):
             message = f"a value is text of at most {TAG_VALUE_MAX} characters, or null to remove the tag."
             raise DomainError("invalid", f"tags.{key}: {message}", fields={f"tags.{key}": [message]})

@@ -112,3 +112,18 @@ def evaluation_limits_check(policy: ApprovalPolicy) -> None:
         raise DomainError(
             "invalid", f"{name}: {problem[0].lower()}{problem[1:]}", fields={k: [v] for k, v in problems.items()}
         )
+
+
+def policy_changes_since(frozen: dict, version) -> list[str]:
+    """How the policy now in force for the version's risk tier differs from the one a request froze, one line
+    per field the request recorded (`validity_days: 365 then, 90 now`); empty when nothing changed. A field the
+    snapshot predates is not a change: the request never recorded it."""
+    current = policy_for(version)
+    if current is None:
+        return ["the request's policy no longer exists: no policy is set for the version's risk tier"]
+    now = policy_snapshot(current)
+    return [
+        f"{name}: {frozen[name]!r} then, {now[name]!r} now"
+        for name in ("risk_tier", *POLICY_FIELDS)
+        if name in frozen and frozen[name] != now[name]
+    ]

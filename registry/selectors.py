@@ -10,6 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audits.models import AuditEvent
+from audits.selectors import event_record
+from audits.services import object_ref
 from core.permissions import reads_everything
 from core.teams import team_ids_of
 from registry.models import ApprovalRequest, Dataset, EvidenceWaiver, ModelVersion, Stage
@@ -194,3 +197,10 @@ def gate_check(*, model_name: str, version: str, stage: str, sha256: str) -> Gat
         answer.approval_request = facts.request
         answer.expires_at = facts.expires_at.isoformat() if facts.expires_at else None
     return answer
+
+
+def risk_tier_origin(model) -> str:
+    """The setting a model's risk tier came from when its registration gave none (MLflow's create call has no
+    tier: MLFLOW_API_DEFAULT_RISK_TIER), as its `model.registered` event recorded it; "" when it was given."""
+    event = AuditEvent.objects.filter(action="model.registered", object_ref=object_ref(model)).first()
+    return str((event_record(event).get("data") or {}).get("risk_tier_from") or "") if event else ""

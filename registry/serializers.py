@@ -258,10 +258,12 @@ class ModelVersionOutput(serializers.ModelSerializer):
             "lineage",
             "known_limitations",
             "artifact_report",
+            "evaluation_dataset",
             "submitted_by",
             "created_at",
             "deployment_violations",
         ]
+        extra_kwargs = {"evaluation_dataset": {"help_text": "the id of the data set its evidence is computed on"}}
 
     def get_submitted_by(self, obj) -> str:
         return f"user:{obj.submitted_by_id}"

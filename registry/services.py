@@ -23,7 +23,11 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]
 
 
 @transaction.atomic
-def model_register(*, user, name: str, risk_tier: str, team: str | None = None, **fields) -> RegisteredModel:
+def model_register(
+    *, user, name: str, risk_tier: str, team: str | None = None, risk_tier_from: str = "", **fields
+) -> RegisteredModel:
+    """Registers a model; `risk_tier_from` names where a tier nobody gave came from (a setting), for the trail
+    and the version's page."""
     if RegisteredModel.objects.filter(name=name).exists():
         raise DomainError(
             "conflict", f"name: a model named {name!r} exists.", fields={"name": ["Already exists."]}, status_code=409
@@ -40,6 +44,7 @@ def model_register(*, user, name: str, risk_tier: str, team: str | None = None, 
             "frameworks": model.frameworks,
             "data_classification": model.data_classification,
             "team": owning_team.name,
+            **({"risk_tier_from": risk_tier_from} if risk_tier_from else {}),
         },
     )
     return model
@@ -70,7 +75,9 @@ def _probe_sample(dataset: Dataset | None, workdir: Path) -> str | None:
     return str(sample)
 
 
-def _validated(temp: Path, sample_dataset: Dataset | None):
+def artifact_validate(temp: Path, sample_dataset: Dataset | None, *, field: str = "artifact"):
+    """The acceptance check: the format read from the bytes, and the artifact made to predict the sample's rows
+    in the sandbox. A refusal is a 400 (413 when too large) naming `field`."""
     with tempfile.TemporaryDirectory() as workdir:
         try:
             return validate_artifact(
@@ -86,8 +93,8 @@ def _validated(temp: Path, sample_dataset: Dataset | None):
         except ArtifactRejected as exc:
             raise DomainError(
                 exc.code,
-                f"artifact: {exc.message}",
-                fields={"artifact": [exc.message]},
+                f"{field}: {exc.message}",
+                fields={field: [exc.message]},
                 status_code=413 if exc.code == "too_large" else 400,
             ) from exc
 
@@ -112,7 +119,7 @@ def model_version_register(
         existing = _existing_version(model, version, sha256)
         if existing:
             return existing, False
-        report = _validated(temp, sample_dataset)
+        report = artifact_validate(temp, sample_dataset)
         storage.keep(temp, root=settings.ARTIFACT_ROOT, sha256=sha256)
     finally:
         temp.unlink(missing_ok=True)

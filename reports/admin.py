@@ -4,6 +4,7 @@ is read-only (an answer is never edited or deleted, only superseded or withdrawn
 from django import forms
 from django.contrib import admin, messages
 
+from audits.admin import person_field
 from core import roles
 from core.errors import DomainError
 from core.permissions import reads_everything
@@ -73,7 +74,7 @@ class AttestationAnswerForm(forms.ModelForm):
 
 @admin.register(Attestation)
 class AttestationAdmin(admin.ModelAdmin):
-    list_display = ["item_id", "framework", "version", "answer", "answered_by", "answered_at", "expires_at", "current"]
+    list_display = ["item_id", "framework", "version", "answer", "answerer", "answered_at", "expires_at", "current"]
     list_filter = ["framework", "answer"]
     search_fields = ["item_id", "version__model__name", "version__version"]
     readonly_fields = [
@@ -85,12 +86,13 @@ class AttestationAdmin(admin.ModelAdmin):
         "statement",
         "statement_digest",
         "attachments",
-        "answered_by",
+        "answerer",
         "answered_at",
         "expires_at",
         "superseded_at",
     ]
     actions = ["withdraw"]
+    answerer = person_field("answered_by", "answered by")
 
     def get_queryset(self, request):
         return attestations_with_statements(super().get_queryset(request))

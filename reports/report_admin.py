@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from audits.admin import ReadOnlyAdmin
+from audits.admin import ReadOnlyAdmin, person_field
 from core.errors import DomainError
 from core.permissions import model_write_check, reads_everything
 from reports import jobs
@@ -59,7 +59,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "status",
         "progress_bar",
         "freshness",
-        "requested_by",
+        "requester",
         "inputs_sha256",
         "pdf_sha256",
         "pdf_size",
@@ -74,6 +74,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "download",
     ]
     readonly_fields = fields
+    requester = person_field("requested_by", "requested by")
 
     def has_module_permission(self, request) -> bool:
         return can_read_reports(request.user)

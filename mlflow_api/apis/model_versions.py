@@ -108,7 +108,7 @@ class ModelVersionTagSetApi(MlflowApi):
     def post(self, request):
         data = self.read(self.InputSerializer)
         version = selectors.version_get(data["name"], data["version"])
-        metadata.model_version_metadata_update(version=version, user=request.user, tags={data["key"]: data["value"]})
+        services.mlflow_version_tag_set(version=version, key=data["key"], value=data["value"], user=request.user)
         return Response({})
 
 
@@ -123,7 +123,7 @@ class ModelVersionTagDeleteApi(MlflowApi):
     def delete(self, request):
         data = self.read(self.InputSerializer)
         version = selectors.version_get(data["name"], data["version"])
-        metadata.model_version_metadata_update(version=version, user=request.user, tags={data["key"]: None})
+        services.mlflow_version_tag_delete(version=version, key=data["key"], user=request.user)
         return Response({})
 
 

@@ -2,8 +2,9 @@
 
 Only the placeholder address is replaced. The job's `sleep` is a stand-in that tells the test the job is polling
 and waits until the test lets it go on, so the compliance officers decide while the job polls, and nothing here
-waits on a clock. The evaluation data crosses every applicant with each sex and race, so the groups are treated
-alike and the bias audit passes; the second job's data is skewed against one group, so its audit fails.
+waits on a clock. The job's inputs are the guide's own: docs/examples/make_inputs.py makes model.skops and
+eval.csv, whose data crosses every applicant with each sex and race, so the groups are treated alike and the bias
+audit passes; with --skewed the data is skewed against one sex, so its audit fails.
 """
 
 import json
@@ -11,14 +12,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import skops.io
-from sklearn.linear_model import LogisticRegression
 
 from approvals.selectors import approval_request_state
 from approvals.services import approval_decide
@@ -28,7 +27,6 @@ from tests.conftest import ROOT
 from tests.services import require
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-GUIDE_FEATURES = ["income", "debt_ratio"]
 PLACEHOLDER = "API=https://verity.example.org/api/v1\n"
 # A guard against a job that hangs, not a measurement: a healthy job polls or ends long before.
 PATIENCE_S = 600
@@ -47,14 +45,15 @@ def guide_job() -> str:
 
 
 class Job:
-    """The guide's job in a folder of its own: eval.csv, model.skops, a deploy.sh that notes what it deployed."""
+    """The guide's job in a folder of its own: eval.csv and model.skops as the guide makes them, a deploy.sh
+    that notes what it deployed."""
 
-    def __init__(self, folder: Path, api: str, token: str, data: pd.DataFrame, model: bytes, **env):
+    def __init__(self, folder: Path, api: str, token: str, *, skewed: bool = False, **env):
         require(bool(shutil.which("curl") and shutil.which("jq")), "the CI guide's job needs curl and jq")
         self.folder = folder
         (folder / "bin").mkdir(parents=True)
-        data.to_csv(folder / "eval.csv", index=False)
-        (folder / "model.skops").write_bytes(model)
+        make_inputs = [sys.executable, str(ROOT / "docs" / "examples" / "make_inputs.py"), "--out", str(folder)]
+        subprocess.run([*make_inputs, *(["--skewed"] if skewed else [])], check=True, capture_output=True)
         self._script(folder / "deploy.sh", 'echo "$@" >> deployed.txt\n')
         self._script(folder / "bin" / "sleep", SLEEP.format(real_sleep=shutil.which("sleep")))
         script = guide_job().replace(PLACEHOLDER, f"API={api}/api/v1\n")
@@ -107,34 +106,16 @@ class Job:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def _evaluation_data(applicants: pd.DataFrame, *, skewed: bool = False) -> pd.DataFrame:
-    base = applicants.drop(columns=["sex", "age"])
-    frames = [base.assign(sex=sex, race=race) for sex in ("F", "M") for race in ("A", "B")]
-    data = pd.concat(frames, ignore_index=True)
-    if skewed:  # one group's applicants carry more debt: the model refuses them far more often
-        data.loc[data.sex == "F", "debt_ratio"] = (data.loc[data.sex == "F", "debt_ratio"] + 0.6).clip(upper=1)
-    return data
-
-
-@pytest.fixture(scope="module")
-def guide_model(applicants, tmp_path_factory) -> bytes:
-    """A model on the guide's two inputs."""
-    model = LogisticRegression(max_iter=200).fit(applicants[GUIDE_FEATURES], applicants["default"])
-    path = tmp_path_factory.mktemp("guide-model") / "model.skops"
-    skops.io.dump(model, path)
-    return path.read_bytes()
-
-
 @pytest.fixture
-def job(tmp_path, live_server, ci_account, guide_model):
-    def start(data: pd.DataFrame, token: str | None = None, **env) -> Job:
-        return Job(tmp_path / "job", live_server.url, token or ci_account.token, data, guide_model, **env)
+def job(tmp_path, live_server, ci_account):
+    def start(*, skewed: bool = False, token: str | None = None, **env) -> Job:
+        return Job(tmp_path / "job", live_server.url, token or ci_account.token, skewed=skewed, **env)
 
     return start
 
 
-def test_the_guide_s_job_ends_with_the_gate_answering_yes(job, applicants, officer, officer2):
-    running = job(_evaluation_data(applicants))
+def test_the_guide_s_job_ends_with_the_gate_answering_yes(job, officer, officer2):
+    running = job()
     assert running.polling(), running.output()
     request = ApprovalRequest.objects.get()
     evidence = approval_request_state(request)["evidence"]
@@ -156,22 +137,29 @@ def test_the_guide_s_job_ends_with_the_gate_answering_yes(job, applicants, offic
     assert (card.scope, card.status) == ("combined", "succeeded")
 
 
-def test_a_job_that_waits_too_long_prints_what_blocks_the_approval(job, applicants):
-    running = job(_evaluation_data(applicants, skewed=True), APPROVAL_TIMEOUT="0")
+def test_a_job_that_waits_too_long_prints_what_blocks_the_approval(job):
+    running = job(skewed=True, APPROVAL_TIMEOUT="0")
     assert not running.polling()
     assert running.end() == 1
     request = ApprovalRequest.objects.get()
     errors = (running.folder / "stderr").read_text()
     assert f"Approval request {request.pk} is still pending after 0s; blocking it:" in errors, running.output()
     assert "- approvals: 0 of 2 (at least 1 by compliance officers)" in errors
-    assert re.search(r"^- bias_audit: failed: the bias audit \(job \d+\) verdict is fail$", errors, re.M), errors
+    # The failing check, with its feature, groups, value and limit, not only the verdict.
+    blocker = re.search(r"^- bias_audit: failed: the bias audit \(job \d+\) verdict is fail: (.*)$", errors, re.M)
+    assert blocker, errors
+    assert re.fullmatch(
+        r"feature sex, check min_selection_rate_ratio: selection rate ratio 0\.\d{4} "
+        r"\(M 0\.\d{4} / F 0\.\d{4}\) is below the minimum 0\.8 \(four-fifths rule, .*\)",
+        blocker[1].split("; ")[0],
+    ), blocker[1]
     assert "model_card:" not in errors  # the card was requested before the deadline was checked
     assert not [answer for answer in running.answers() if "allowed" in answer]
     assert not (running.folder / "deployed.txt").exists()
 
 
-def test_an_api_error_stops_the_job_and_shows_its_body(job, applicants):
-    running = job(_evaluation_data(applicants), token="vt_not-a-token")
+def test_an_api_error_stops_the_job_and_shows_its_body(job):
+    running = job(token="vt_not-a-token")
     assert not running.polling()
     assert running.end() != 0
     errors = (running.folder / "stderr").read_text()
