@@ -11,7 +11,7 @@ def test_demo_setup_creates_one_user_per_role_and_prints_passwords_once(capsys, 
     call_command("demo_setup")
     out = capsys.readouterr().out
     passwords = dict(re.findall(r"^\s+(\w+)\s+\S+\s+password: (\S+)$", out, re.M))
-    assert set(passwords) == {"admin", "officer", "officer2", "auditor", "scientist", "marketer"}
+    assert set(passwords) == {"admin", "officer", "officer2", "officer3", "auditor", "scientist", "marketer"}
     assert ServiceAccount.objects.filter(name="demo-ci").exists()
     assert client.login(username="officer", password=passwords["officer"])
     assert client.get("/admin/").status_code == 200
