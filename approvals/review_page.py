@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals import waivers
+from approvals.requirements import SATISFIED
 from approvals.review import review_status
 from approvals.selectors import approval_request_state, approval_requests_awaiting
 from audits.models import AuditEvent
@@ -33,7 +34,8 @@ def _evidence_shown(item: dict) -> dict:
     page shows them."""
     job_id = item["digests"].get("job")
     job = EvidenceJob.objects.filter(pk=job_id).first() if job_id else None
-    shown = {**item, "job": job, "findings": None}
+    # What blocks is unfolded; what is met waits folded under its one-line verdict.
+    shown = {**item, "job": job, "findings": None, "unfolded": item["status"] not in SATISFIED}
     if job is not None:
         shown["job_url"] = _admin_url(EvidenceJob, "change", job.pk)
         shown["findings"] = findings_context(job)
@@ -54,6 +56,7 @@ def _checklists_shown(version) -> list[dict]:
         {
             "framework": framework,
             "summary": checklist_summary(results),
+            "unfolded": any(r.status == "failed" for r in results),
             "items": [
                 {
                     "result": r,

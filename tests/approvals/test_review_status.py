@@ -134,3 +134,13 @@ def test_the_checklist_shows_every_item_with_its_text_and_who_attested_it(client
     assert "passed" in row and "attested by officer on" in row
     assert "GDPR-5-1-A" in html.split('id="checklist-gdpr"', 1)[1]  # passed automatic items are listed too
     assert Dataset.objects.exists()
+
+
+def test_waiving_in_place_is_refused_to_whoever_is_not_an_officer(client, registered, requester, auditor):
+    request = open_request(requester)
+    failing_bias_audit(request)
+    client.force_login(auditor)
+    assert 'id="review-waive-bias_audit"' not in _page(client, request)
+    body = {"requirement": "bias_audit", "justification": "Group sizes too small to judge; reviewed by hand."}
+    response = client.post(reverse("admin:registry_approvalrequest_waive", args=[request.pk]), body)
+    assert response.status_code == 403 and not EvidenceWaiver.objects.exists()
