@@ -10,28 +10,23 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.urls import path
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from approvals import services as approvals
 from approvals import waivers
-from approvals.selectors import approval_request_state, approval_requests_awaiting
+from approvals.review_page import _admin_url, _waiver_expiry, review_context, trigger_links
+from approvals.selectors import approval_request_state
 from audits.admin import ReadOnlyAdmin, person_field
 from audits.models import AuditEvent
 from audits.selectors import person_shown, subject_of
-from audits.services import object_ref
 from core import roles
 from core.errors import DomainError
 from core.permissions import reads_everything
-from evidence.admin import findings_context
-from evidence.models import EvidenceJob
 from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid, waiver_discounted
 from reports import services as attestations
-from reports.checklists import checklist_summary, checklists_evaluate
-from reports.models import Attestation, Report
 
 
 class DecisionInline(admin.TabularInline):
@@ -46,110 +41,10 @@ class DecisionInline(admin.TabularInline):
         return False
 
 
-def _admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def _evidence_shown(item: dict) -> dict:
-    """One evidence requirement; a job-backed one carries its job's findings and charts, as the evidence job
-    page shows them."""
-    job_id = item["digests"].get("job")
-    job = EvidenceJob.objects.filter(pk=job_id).first() if job_id else None
-    shown = {**item, "job": job, "findings": None}
-    if job is not None:
-        shown["job_url"] = _admin_url(EvidenceJob, "change", job.pk)
-        shown["findings"] = findings_context(job)
-    return shown
-
-
-def attest_key(framework: str, item_id: str) -> str:
-    return f"{framework}:{item_id}"
-
-
-def _checklists_shown(version) -> list[dict]:
-    return [
-        {
-            "framework": framework,
-            "summary": checklist_summary(results),
-            "items": [
-                {"result": r, "attest_key": attest_key(framework, r.item_id) if _attestable(r) else None}
-                for r in results
-                if r.status in ("failed", "open")
-            ],
-        }
-        for framework, results in checklists_evaluate(version).items()
-    ]
-
-
-def _attestable(result) -> bool:
-    """An item only a person decides, not answered yet (or no longer: withdrawn, expired)."""
-    return result.decided_by == "human" and result.status == "open"
-
-
-def _waivers_shown(version) -> list[dict]:
-    now = timezone.now()
-    return [
-        {
-            "waiver": waiver,
-            "state": waiver.state(now),
-            "not_counted": waiver_discounted(waiver),
-            "url": _admin_url(EvidenceWaiver, "change", waiver.pk),
-        }
-        for waiver in version.waivers.select_related("granted_by").order_by("-created_at")
-    ]
-
-
-def _attest_choices(checklists: list[dict]) -> list[dict]:
-    return [
-        {"key": entry["attest_key"], "label": f"{entry['result'].item_id}: {entry['result'].requirement}"}
-        for checklist in checklists
-        for entry in checklist["items"]
-        if entry["attest_key"]
-    ]
-
-
-def review_context(obj: ApprovalRequest, user) -> dict:
-    """What the review page shows beside the request's fields: the decision's context, its evidence, the
-    checklists, where its trail and model cards are, and whether this person may decide it here."""
-    version, policy = obj.version, obj.policy
-    state = approval_request_state(obj)
-    reports = Report.objects.filter(version=version).order_by("-created_at", "-id")
-    checklists = _checklists_shown(version)
-    is_officer = roles.has_role(user, roles.COMPLIANCE_OFFICER)
-    return {
-        "version": version,
-        "lineage": sorted(version.lineage.items()) if isinstance(version.lineage, dict) else [],
-        "policy_rows": [
-            ("approvals required", policy.get("approvals_required")),
-            ("officer approvals required", policy.get("officer_approvals_required")),
-            ("evidence required", ", ".join(e["requirement"] for e in state["evidence"]) or "none"),
-            ("validity", f"{policy.get('validity_days')} days"),
-        ],
-        "state": state,
-        "evidence": [_evidence_shown(item) for item in state["evidence"]],
-        "checklists": checklists,
-        "waivers": _waivers_shown(version),
-        "waivers_url": f"{_admin_url(EvidenceWaiver, 'changelist')}?{urlencode({'version__id__exact': version.pk})}",
-        "attest_choices": _attest_choices(checklists) if is_officer and user.pk != version.submitted_by_id else [],
-        "attest_answers": Attestation.Answer.choices,
-        "attest_url": _admin_url(ApprovalRequest, "attest", obj.pk),
-        "audit_url": f"{_admin_url(AuditEvent, 'changelist')}?{urlencode({'object_ref': object_ref(obj)})}",
-        "reports_url": f"{_admin_url(Report, 'changelist')}?{urlencode({'version__id__exact': version.pk})}",
-        "reports": [
-            {"report": r, "pdf_url": reverse("admin:reports_report_pdf", args=[r.pk])}
-            for r in reports
-            if r.status == Report.Status.SUCCEEDED
-        ],
-        "is_officer": is_officer,
-        "may_decide": approval_requests_awaiting(user).filter(pk=obj.pk).exists(),
-        "decide_url": _admin_url(ApprovalRequest, "decide", obj.pk),
-    }
-
-
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyAdmin):
     change_form_template = "approvals/review/change_form.html"
-    list_display = ["id", "version", "target_stage", "status", "requested", "created_at", "expires_at"]
+    list_display = ["id", "version", "target_stage", "status", "requested", "opened_by", "created_at", "expires_at"]
     list_filter = ["status", "target_stage"]
     list_select_related = ["version__model", "requested_by"]
     readonly_fields = [
@@ -157,6 +52,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "target_stage",
         "status",
         "requester",
+        "opened_by",
         "artifact_sha256",
         "policy",
         "created_at",
@@ -190,6 +86,14 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         state = approval_request_state(obj)
         lines = [f"{e['requirement']}: {e['status']} {e['reason']}" for e in state["evidence"]]
         return f"{state['approvals']} of {state['approvals_required']} approvals. " + "; ".join(lines)
+
+    @admin.display(description="opened by")
+    def opened_by(self, obj) -> str:
+        """A person's request names them; one the system opened names its trigger and links it."""
+        if obj.requested_by_id:
+            return f"user:{obj.requested_by_id}"
+        links = format_html_join(", ", '<a href="{}">{}</a>', ((url, text) for text, url in trigger_links(obj)))
+        return format_html("system: {}{}", obj.trigger, format_html(" ({})", links) if links else "")
 
     @admin.display(description="approval in force")
     def in_force(self, obj) -> str:
@@ -229,7 +133,11 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
         attest = self.admin_site.admin_view(require_POST(self.attest_view))
+        waive = self.admin_site.admin_view(require_POST(self.waive_view))
+        run = self.admin_site.admin_view(require_POST(self.run_evidence_view))
         return [
+            path("<path:object_id>/waive/", waive, name="registry_approvalrequest_waive"),
+            path("<path:object_id>/run-evidence/", run, name="registry_approvalrequest_run_evidence"),
             path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"),
             path("<path:object_id>/attest/", attest, name="registry_approvalrequest_attest"),
             *super().get_urls(),
@@ -263,6 +171,49 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                 f"{attestation.item_id} ({attestation.framework.upper()}) attested: {attestation.answer}.",
                 messages.SUCCESS,
             )
+        return back
+
+    def waive_view(self, request, object_id):
+        """An officer waives a requirement of the request's version in place, through the waiver service."""
+        if not roles.has_role(request.user, roles.COMPLIANCE_OFFICER):
+            raise PermissionDenied
+        target = get_object_or_404(ApprovalRequest.objects.select_related("version__model"), pk=unquote(object_id))
+        back = HttpResponseRedirect(_admin_url(ApprovalRequest, "change", target.pk))
+        requirement = request.POST.get("requirement", "")
+        try:
+            expires_at = _waiver_expiry(request.POST.get("expires_on", ""), target.version)
+            waiver = waivers.evidence_waiver_grant(
+                version=target.version,
+                requirement=requirement,
+                justification=request.POST.get("justification", ""),
+                user=request.user,
+                expires_at=expires_at,
+            )
+        except DomainError as exc:
+            detail = "; ".join(problem for problems in exc.fields.values() for problem in problems)
+            refused = f"The waiver of {requirement} was refused: {exc.message} {detail}"
+            self.message_user(request, refused, messages.ERROR)
+        else:
+            until = waiver.expires_at.date().isoformat()
+            self.message_user(request, f"Waiver {waiver.pk}: {requirement} is waived until {until}.", messages.SUCCESS)
+        return back
+
+    def run_evidence_view(self, request, object_id):
+        """Queues the evidence the request's policy needs and nobody produced, as the evidence API would."""
+        target = get_object_or_404(ApprovalRequest.objects.select_related("version__model"), pk=unquote(object_id))
+        if not self.has_view_permission(request, target):
+            raise PermissionDenied
+        back = HttpResponseRedirect(f"{_admin_url(ApprovalRequest, 'change', target.pk)}#review-status")
+        try:
+            queued = approvals.approval_evidence_run(request=target, user=request.user)
+        except DomainError as exc:
+            self.message_user(request, f"Nothing was queued: {exc.message}", messages.ERROR)
+        else:
+            listed = ", ".join(
+                f"{q['requirement']} ({'job ' + str(q['job']) if 'job' in q else 'report ' + str(q['report'])})"
+                for q in queued
+            )
+            self.message_user(request, f"Queued: {listed}. This page shows their progress.", messages.SUCCESS)
         return back
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

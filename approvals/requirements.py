@@ -1,9 +1,10 @@
 """What evidence an approval needs, and what exists for the version.
 
 Explanations, bias audits and drift checks come from evidence jobs (evidence.EvidenceJob) on
-the version's artifact, no older than the policy allows; a bias audit counts only when judged
-against the policy's thresholds, and an unmet one can be waived in writing by an officer. A model
-card counts when one was rendered (per framework or combined) from the version's current artifact.
+the version's artifact, no older than the policy allows; a checked production window that judged drift is a
+drift check too (monitoring.selectors.drift_windows_judged), and the newer of the two speaks; a bias audit
+counts only when judged against the policy's thresholds, and an unmet one can be waived in writing by an
+officer. A model card counts when one was rendered (per framework or combined) from the version's current artifact.
 Nothing is counted as done that was not computed.
 """
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from evidence.bias_blockers import bias_audit_blockers
 from evidence.selectors import evidence_job_newest
 from evidence.unexplainable import NOT_EXPLAINABLE, UNQUERYABLE
+from monitoring.selectors import drift_windows_judged
 from registry.evaluation_data import EVALUATION_DATASET_TAG
 from registry.models import ApprovalPolicy, ModelVersion, Stage
 from registry.policies import policy_days, policy_snapshot, policy_thresholds
@@ -134,6 +136,8 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
     for name in required_evidence(version, rules):
         if name == "explanation" and not explainable(version, rules):
             items.append(_unexplainable_item(version, rules, now))
+        elif name == "drift_check":
+            items.append(_drift_item(version, rules, now))
         elif name in JOB_REQUIREMENTS:
             item = _job_item(version, name, JOB_REQUIREMENTS[name], rules, now)
             items.append(_waived(item, version, now) if name in WAIVABLE else item)
@@ -142,6 +146,33 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
         else:
             items.append(_model_card_item(version, name.split(":", 1)[1], rules, now))
     return items
+
+
+def _drift_item(version: ModelVersion, rules: dict, now) -> EvidenceItem:
+    """The newer of the newest drift check job and the most recently checked production window speaks."""
+    judged = drift_windows_judged(version)
+    job = evidence_job_newest(version, "drift_check")
+    if not judged or (job is not None and (job.finished_at or job.created_at) > judged[0][0].finished_at):
+        return _job_item(version, "drift_check", JOB_REQUIREMENTS["drift_check"], rules, now)
+    window, reading = judged[0]
+    label = f"production window {window.pk} ({window.window_start:%Y-%m-%d} to {window.window_end:%Y-%m-%d})"
+    digests = {
+        "window": window.pk,
+        "result_sha256": window.result_sha256,
+        "artifact_sha256": version.artifact.sha256 if version.artifact_id else None,
+    }
+    max_age = policy_days(rules, "evidence_max_age_days")
+    if max_age and window.finished_at < now - max_age:
+        checked = window.finished_at.date().isoformat()
+        return EvidenceItem(
+            "drift_check",
+            "stale",
+            f"{label} was checked on {checked}, older than the policy's {max_age.days} days",
+            digests,
+        )
+    if reading["verdict"] != "stable":
+        return EvidenceItem("drift_check", "failed", f"{label} found drift: {reading['reason']}", digests)
+    return EvidenceItem("drift_check", "done", f"{label} is stable: {reading['reason']}", digests)
 
 
 def explainable(version: ModelVersion, rules: dict) -> bool:

@@ -22,18 +22,19 @@ def drift_alert_rereview(action: str):
 def _open_rereview(event) -> None:
     data = json.loads(bytes(event.body))["data"]
     if data.get("review_required"):
-        _open_for(event, trigger=f"drift alert (evidence job {data['job']})")
+        _open_for(event, trigger=f"drift alert (evidence job {data['job']})", ref=f"audits.evidencejob:{data['job']}")
 
 
 def _open_rereview_after_monitoring(event) -> None:
     data = json.loads(bytes(event.body))["data"]
     if data.get("review_required"):
         monitors = ", ".join(alert["monitor"] for alert in data["alerts"])
-        _open_for(event, trigger=f"monitoring alert ({monitors}; window {data['window']})"[:200])
+        trigger = f"monitoring alert ({monitors}; window {data['window']})"[:200]
+        _open_for(event, trigger=trigger, ref=f"monitoring.productionwindow:{data['window']}")
 
 
-def _open_for(event, *, trigger: str) -> None:
+def _open_for(event, *, trigger: str, ref: str) -> None:
     label, _, pk = event.object_ref.partition(":")
     version = ModelVersion.objects.filter(pk=int(pk)).first() if label == "registry.modelversion" else None
     if version is not None:
-        approval_rereview_open(version=version, trigger=trigger)
+        approval_rereview_open(version=version, trigger=trigger, trigger_ref=ref)

@@ -45,7 +45,7 @@ def approval_request_submit(*, version: ModelVersion, target_stage: str, user, j
 
 
 @transaction.atomic
-def approval_rereview_open(*, version: ModelVersion, trigger: str) -> ApprovalRequest | None:
+def approval_rereview_open(*, version: ModelVersion, trigger: str, trigger_ref: str = "") -> ApprovalRequest | None:
     """The service opens the production re-review of a version marked 'review required' (after a drift
     alert), unless a production request is already pending; that one is the re-review then."""
     version = (
@@ -54,10 +54,12 @@ def approval_rereview_open(*, version: ModelVersion, trigger: str) -> ApprovalRe
     pending = ApprovalRequest.objects.filter(version=version, target_stage=Stage.PRODUCTION, status=Status.PENDING)
     if version.stage != Stage.PRODUCTION or not version.review_required or pending.exists():
         return None
-    return _request_open(version, Stage.PRODUCTION, user=None, trigger=trigger)
+    return _request_open(version, Stage.PRODUCTION, user=None, trigger=trigger, trigger_ref=trigger_ref)
 
 
-def _request_open(version: ModelVersion, target_stage: str, *, user, justification: str = "", trigger: str = ""):
+def _request_open(
+    version: ModelVersion, target_stage: str, *, user, justification: str = "", trigger: str = "", trigger_ref: str = ""
+):
     policy = ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier)
     subject = actor_for(user)
     digest = personal_record_store(subject=subject, kind="justification", text=justification) if justification else ""
@@ -66,6 +68,7 @@ def _request_open(version: ModelVersion, target_stage: str, *, user, justificati
         target_stage=target_stage,
         requested_by=user,
         trigger=trigger,
+        trigger_ref=trigger_ref,
         justification_digest=digest,
         policy=policy_snapshot(policy),
         artifact_sha256=version.artifact.sha256 if version.artifact else "",
@@ -85,7 +88,7 @@ def _request_open(version: ModelVersion, target_stage: str, *, user, justificati
             "policy": request.policy,
             "justification_sha256": digest or None,
             "evidence": evidence,
-            **({"trigger": trigger} if trigger else {}),
+            **({"trigger": trigger, "trigger_ref": trigger_ref or None} if trigger else {}),
         },
     )
     return request
@@ -106,6 +109,34 @@ def _queue_evidence(version: ModelVersion, policy: dict, actor: str) -> list[int
     if version.artifact is None:
         kinds = [kind for kind in kinds if kind == "bias_audit" and dataset.schema.get("prediction")]
     return [evidence_job_request(kind=kind, version=version, dataset=dataset, actor=actor).pk for kind in kinds]
+
+
+@transaction.atomic
+def approval_evidence_run(*, request: ApprovalRequest, user) -> list[dict]:
+    """Queues what the request's policy needs and nobody has produced yet (approvals.review.evidence_runnable),
+    through the services the evidence and report APIs use; each job writes its own event. Returns what was
+    queued: [{requirement, job | report}]."""
+    from approvals.review import evidence_runnable
+    from evidence.services import evidence_job_request
+    from reports.jobs import report_request
+
+    version = request.version
+    model_write_check(user, version.model)
+    if request.status != Status.PENDING:
+        raise _conflict("not_pending", f"This request is {request.status}; evidence is run for pending requests.")
+    runnable = evidence_runnable(request)
+    if not runnable:
+        raise _conflict("nothing_to_run", "No evidence this request needs can be run from here; see the blockers.")
+    queued = []
+    for requirement in runnable:
+        if requirement.startswith("model_card:"):
+            report = report_request(version=version, scope=requirement.split(":", 1)[1].lower(), user=user)
+            queued.append({"requirement": requirement, "report": report.pk})
+        else:
+            dataset = version.evaluation_dataset
+            job = evidence_job_request(kind=requirement, version=version, dataset=dataset, actor=actor_for(user))
+            queued.append({"requirement": requirement, "job": job.pk})
+    return queued
 
 
 def _check_decider(request: ApprovalRequest, user) -> None:

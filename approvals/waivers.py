@@ -90,8 +90,25 @@ def _check_explanation_waivable(version: ModelVersion) -> None:
         )
 
 
+def waiver_expiry_limit(version: ModelVersion, now=None):
+    """The longest a waiver of this version may last: the validity of its risk tier's current policy."""
+    now = now or timezone.now()
+    return now + policy_days(ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier), "validity_days")
+
+
+def waiver_may_grant(*, version: ModelVersion, requirement: str, user) -> str:
+    """Empty when this person may waive this requirement of this version now; else why not, in words."""
+    try:
+        if requirement == EvidenceWaiver.Requirement.EXPLANATION:
+            _check_explanation_waivable(version)
+        evidence_waiver_check(version=version, requirement=requirement, user=user)
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
 def _expiry(version: ModelVersion, expires_at, now):
-    limit = now + policy_days(ApprovalPolicy.objects.get(risk_tier=version.model.risk_tier), "validity_days")
+    limit = waiver_expiry_limit(version, now)
     if expires_at is None:
         return limit
     if not now < expires_at <= limit:

@@ -9,23 +9,27 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.admin import ReadOnlyAdmin
+from audits.services import object_ref
 from core.permissions import reads_everything
 from monitoring.models import MonitoringPolicy, ProductionWindow
-from monitoring.selectors import windows_current
+from monitoring.selectors import rereviews_opened, windows_current
 from monitoring.services import POLICY_FIELDS, monitoring_policy_update
 from monitoring.timeline import timeline_charts, timeline_rows
 from registry.models import ModelVersion, Stage
 
 
 def timeline_context(version: ModelVersion) -> dict:
-    """The version's windows (the newest upload of each), oldest first, with the two charts."""
+    """The version's windows (the newest upload of each), oldest first, with the two charts, and the re-review
+    each window's alert opened."""
     windows = windows_current(version)
+    rereviews = rereviews_opened(version)
     rows = timeline_rows(
         [
             {
                 "label": f"{window.window_start:%Y-%m-%d}",
                 "window": window,
                 "result": window.result,
+                "rereview": rereviews.get(object_ref(window)),
             }
             for window in windows
         ]

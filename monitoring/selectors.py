@@ -1,7 +1,9 @@
 """Reads of production monitoring: which windows speak for a version, and who may see them."""
 
 from core.permissions import readable_rows
+from monitoring.drift_evidence import window_drift_reading
 from monitoring.models import ProductionWindow
+from registry.models import ApprovalRequest
 
 
 def visible_windows(user):
@@ -19,3 +21,19 @@ def windows_current(version, *, as_of=None) -> list[ProductionWindow]:
     for window in finished.order_by("window_start", "window_end", "created_at", "pk"):
         newest[(window.window_start, window.window_end)] = window
     return list(newest.values())
+
+
+def drift_windows_judged(version) -> list[tuple[ProductionWindow, dict]]:
+    """The version's checked windows that judged drift, each with its reading, the most recently checked first.
+
+    A version's artifact is fixed when it is registered, so every window of the version was predicted by the
+    version's current artifact: these are drift checks of it on production data, as a drift check job is."""
+    read = [(window, window_drift_reading(window.result)) for window in windows_current(version)]
+    judged = [(window, reading) for window, reading in read if reading is not None]
+    return sorted(judged, key=lambda pair: (pair[0].finished_at, pair[0].pk), reverse=True)
+
+
+def rereviews_opened(version) -> dict[str, ApprovalRequest]:
+    """The re-reviews the version's windows opened, by the trail's name of the window that raised them."""
+    opened = ApprovalRequest.objects.filter(version=version, trigger_ref__startswith="monitoring.productionwindow:")
+    return {request.trigger_ref: request for request in opened}

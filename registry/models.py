@@ -249,6 +249,8 @@ class ApprovalRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     trigger = models.CharField(max_length=200, blank=True)
+    # What raised it, as the trail names the row ("monitoring.productionwindow:7", "audits.evidencejob:4").
+    trigger_ref = models.CharField(max_length=100, blank=True)
     justification_digest = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     policy = models.JSONField()  # the policy as it stood when the request was made

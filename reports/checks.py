@@ -15,6 +15,8 @@ The facts (every key present; None where a thing does not exist)::
     jobs         {explanation|bias_audit|drift_check: [job, newest first]}; a job is
                  {id, kind, status, verdict, result_sha256, finished_at, error, thresholds, rows_explained,
                   drifted_features}
+    drift_windows [{id, window_start, window_end, finished_at, verdict (stable|drift), reason, drifted_features,
+                  result_sha256}]: checked production windows that judged drift, the most recently checked first
     waivers      {bias_audit: {id, granted_by, expires_at} or None}
     trail        {ok, size, head, bad_seq, reason, events: [{seq, hash, action, object_ref}],
                   expected: [{object_ref, action, count}], stage_reached, checkpoint: {size, head} or None}
@@ -177,18 +179,33 @@ def discrimination_risk_mitigated(facts: dict) -> Decision:
 
 @rule
 def drift_monitored(facts: dict) -> Decision:
-    jobs, stage = facts["jobs"]["drift_check"], facts["version"]["stage"]
-    if not jobs and stage != "production":
+    """A drift check job or a checked production window that judged drift; the more recent one speaks."""
+    jobs, windows, stage = facts["jobs"]["drift_check"], facts["drift_windows"], facts["version"]["stage"]
+    if not jobs and not windows and stage != "production":
         return Decision(
             NOT_APPLICABLE, f"the version is not in production (stage {stage}); drift is checked on production data"
         )
+    done = [job for job in jobs if job["status"] == "succeeded"]
+    if windows and not (done and done[0]["finished_at"] > windows[0]["finished_at"]):
+        return _judge_window(windows[0], facts)
     if not jobs:
         return Decision(FAILED, "no drift check has been run on production data for this artifact")
     decision = _judge_job(jobs, facts, "drift check", ("stable",))
-    done = [job for job in jobs if job["status"] == "succeeded"]
     if decision.status == FAILED and done and _fresh(done[0], facts) and done[0]["drifted_features"]:
         return Decision(FAILED, f"{decision.reason} in {', '.join(done[0]['drifted_features'])}", decision.evidence)
     return decision
+
+
+def _judge_window(window: dict, facts: dict) -> Decision:
+    pointer = ({"kind": "production_window", "id": window["id"], "sha256": window["result_sha256"]},)
+    label = f"production window {window['id']} ({_day(window['window_start'])} to {_day(window['window_end'])})"
+    if not _fresh(window, facts):
+        days = facts["policy"]["evidence_max_age_days"]
+        reason = f"{label} was checked on {_day(window['finished_at'])}, older than the policy's {days} days"
+        return Decision(FAILED, reason, pointer)
+    if window["verdict"] != "stable":
+        return Decision(FAILED, f"{label} found drift: {window['reason']}", pointer)
+    return Decision(PASSED, f"{label}, checked on {_day(window['finished_at'])}, is stable", pointer)
 
 
 @rule

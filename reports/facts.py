@@ -11,6 +11,7 @@ from core.blobs import blob_path
 from evidence.models import EvidenceJob
 from evidence.selectors import evidence_jobs_current
 from mlio.artifacts import sha256_file
+from monitoring.selectors import drift_windows_judged
 from registry.models import ApprovalPolicy, ModelVersion
 from registry.policies import policy_days, policy_thresholds
 from registry.selectors import active_waiver
@@ -30,6 +31,7 @@ def version_facts(version: ModelVersion, *, now=None) -> dict:
         "dataset": _dataset(version.evaluation_dataset),
         "policy": _policy(version),
         "jobs": {kind: _jobs(version, kind) for kind in JOB_KINDS},
+        "drift_windows": _drift_windows(version),
         "waivers": {"bias_audit": _waiver(version, now)},
         "trail": trail_facts(version),
         "attestations": _attestations(version),
@@ -99,6 +101,20 @@ def _job(job: EvidenceJob) -> dict:
         "rows_explained": result.get("rows_explained", 0),
         "drifted_features": list(result.get("drifted_features") or []),
     }
+
+
+def _drift_windows(version: ModelVersion) -> list[dict]:
+    return [
+        {
+            "id": window.pk,
+            "window_start": window.window_start,
+            "window_end": window.window_end,
+            "finished_at": window.finished_at,
+            "result_sha256": window.result_sha256,
+            **reading,
+        }
+        for window, reading in drift_windows_judged(version)
+    ]
 
 
 def _thresholds(result: dict) -> dict | None:

@@ -24,7 +24,7 @@ def test_demo_setup_creates_one_user_per_role_and_prints_the_accounts_last_in_a_
     assert re.fullmatch(r"\+-+\+", lines[-1])  # the box closes the output
     assert "Verity demo: http://127.0.0.1:8001/admin/" in out
     passwords = _passwords(out)
-    assert set(passwords) == {"admin", "officer", "officer2", "auditor", "scientist", "marketer"}
+    assert set(passwords) == {"admin", "officer", "officer2", "officer3", "auditor", "scientist", "marketer"}
     assert re.search(r"^\| demo-ci\s+ci \(service account\)\s+vt_\S+\s+\|$", out, re.M)
     assert ServiceAccount.objects.filter(name="demo-ci").exists()
     assert client.login(username="officer", password=passwords["officer"])

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.approvals.test_review_page import change_url, open_request
-from tests.browser.test_officer_reviews_a_request import _evidence, _loaded
+from tests.browser.test_officer_reviews_a_request import _evidence, _loaded, unfold
 
 pytestmark = pytest.mark.browser
 
@@ -79,6 +79,8 @@ def test_the_review_page_and_its_charts_work_under_the_policy(
     _evidence(ci_client, "bias_audit")
     sign_in(officer)
     _policy(page.goto(change_url(request)))
+    for section in ("#evidence-bias_audit", "#checklist-gdpr"):
+        unfold(page, section)
 
     chart = page.get_by_role("img", name="Selection rate per group, with 95 % intervals")
     chart.scroll_into_view_if_needed()

@@ -15,14 +15,26 @@ from tests.approvals.test_review_page import change_url, open_request, passing_b
 pytestmark = pytest.mark.browser
 
 
+def unfold(page, selector: str) -> None:
+    """Opens a folded section by its summary, as a reader clicks it (an unmet one is open already)."""
+    section = page.locator(selector)
+    if not section.evaluate("details => details.open"):
+        section.locator("summary").first.click()
+
+
 def test_an_officer_reads_the_evidence_comments_and_approves(page, registered, requester, officer, sign_in, screenshot):
     request = open_request(requester)
     job = passing_bias_audit(request)
     sign_in(officer)
     page.goto(change_url(request))
 
+    expect(page.locator("#review-verdict-line")).to_have_text(
+        "Approval is possible now: the evidence the policy requires is complete."
+    )
     evidence = page.locator("#review-evidence")
     expect(evidence.get_by_role("heading", name="bias_audit: done")).to_be_visible()
+    unfold(page, "#evidence-bias_audit")
+    unfold(page, "#review-context")
     expect(evidence.get_by_role("link", name=f"Evidence job #{job.pk}")).to_be_visible()
     expect(evidence.locator(".evidence-findings")).to_contain_text("female (196), male (204)")
     expect(page.locator("#review-lineage")).to_contain_text("a1b2c3d")
@@ -67,6 +79,8 @@ def test_an_officer_reads_the_charts_and_attests_an_open_item_picked_from_the_li
     sign_in(officer)
     page.goto(change_url(request))
 
+    for section in ("#evidence-bias_audit", "#evidence-explanation", "#checklist-gdpr"):
+        unfold(page, section)
     bias_item = page.locator("#evidence-bias_audit")
     expect(bias_item).to_contain_text("Checks with their limits and where each limit comes from")
     expect(bias_item).to_contain_text("Per group, with 95 % bootstrap intervals")
@@ -93,7 +107,8 @@ def test_an_officer_reads_the_charts_and_attests_an_open_item_picked_from_the_li
     page.get_by_role("button", name="Record attestation").click()
 
     expect(page.locator(".messagelist .success")).to_have_text("GDPR-22-3 (GDPR) attested: met.")
-    expect(page.locator("#item-gdpr-22-3")).to_have_count(0)  # no longer open
+    unfold(page, "#checklist-gdpr")
+    expect(page.locator("#item-gdpr-22-3")).to_contain_text("attested by officer on")  # passed, and by whom
     expect(page.locator("#attest-item option[value='gdpr:GDPR-22-3']")).to_have_count(0)
     screenshot(page, "attested")
     attestation = Attestation.objects.get(item_id="GDPR-22-3")

@@ -54,6 +54,7 @@ BASE = {
         "bias_audit": [_job("bias_audit", "pass", id=2)],
         "drift_check": [],
     },
+    "drift_windows": [],
     "waivers": {"bias_audit": None},
     "trail": {
         "ok": True,
@@ -164,6 +165,43 @@ def test_drift_is_not_applicable_before_production_and_fails_when_detected():
     decision = RULES["drift_monitored"](facts(**{"jobs.drift_check": [drifted]}))
     assert (decision.status, decision.reason) == ("failed", "the drift check (job 1) verdict is drift in income")
     assert RULES["performance_documented"](facts(**{"jobs.drift_check": [drifted]})).status == "failed"
+
+
+def _window(verdict, *, id=9, age_days=1, reason="feature_drift: PSI >= 0.2 on age"):
+    finished = NOW - timedelta(days=age_days)
+    start = finished - timedelta(days=8)
+    return {
+        "id": id,
+        "window_start": start,
+        "window_end": start + timedelta(days=7),
+        "finished_at": finished,
+        "verdict": verdict,
+        "reason": reason,
+        "drifted_features": ["age"] if verdict == "drift" else [],
+        "result_sha256": "w" * 64,
+    }
+
+
+def test_a_checked_production_window_is_a_drift_check():
+    """Right after production windows flagged drift, the item says so, never 'no drift check has been run'."""
+    production = {"version.stage": "production"}
+    decision = RULES["drift_monitored"](facts(**production, drift_windows=[_window("drift")]))
+    assert decision.status == "failed" and "no drift check" not in decision.reason
+    assert decision.reason.startswith("production window 9 (") and "found drift: feature_drift" in decision.reason
+    assert decision.evidence == ({"kind": "production_window", "id": 9, "sha256": "w" * 64},)
+    assert RULES["drift_monitored"](facts(**production, drift_windows=[_window("stable")])).status == "passed"
+    stale = RULES["drift_monitored"](facts(**production, drift_windows=[_window("stable", age_days=200)]))
+    assert stale.status == "failed" and "older than the policy's 180 days" in stale.reason
+
+
+def test_the_more_recent_of_a_drift_job_and_a_window_speaks():
+    older_window = _window("drift", age_days=5)
+    newer_job = _job("drift_check", "stable", age_days=1)
+    decision = RULES["drift_monitored"](facts(**{"jobs.drift_check": [newer_job]}, drift_windows=[older_window]))
+    assert decision.status == "passed" and "job 1" in decision.reason
+    older_job = _job("drift_check", "stable", age_days=9)
+    decision = RULES["drift_monitored"](facts(**{"jobs.drift_check": [older_job]}, drift_windows=[older_window]))
+    assert decision.status == "failed" and "production window 9" in decision.reason
 
 
 def test_performance_needs_recorded_metrics():

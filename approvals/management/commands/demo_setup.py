@@ -24,6 +24,8 @@ DEMO_USERS = [
     ("admin", None, None),
     ("officer", roles.COMPLIANCE_OFFICER, None),
     ("officer2", roles.COMPLIANCE_OFFICER, None),
+    # Three: whoever waives evidence of a request may not approve it, and a request needs two approvals.
+    ("officer3", roles.COMPLIANCE_OFFICER, None),
     ("auditor", roles.AUDITOR, None),
     ("scientist", roles.DATA_SCIENTIST, DEMO_TEAM),
     ("marketer", roles.DATA_SCIENTIST, OTHER_TEAM),
