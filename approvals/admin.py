@@ -11,10 +11,12 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from approvals import services as approvals
 from approvals import waivers
+from approvals.attestation_apis import attestation_response
 from approvals.selectors import approval_request_state, approval_requests_awaiting
 from audits.admin import ReadOnlyAdmin
 from audits.models import AuditEvent
@@ -24,7 +26,7 @@ from core.errors import DomainError
 from core.permissions import reads_everything
 from evidence.admin import findings_context
 from evidence.models import EvidenceJob
-from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
+from registry.models import ApprovalAttestation, ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid, waiver_discounted
 from reports import services as attestations
 from reports.checklists import checklist_summary, checklists_evaluate
@@ -159,6 +161,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "expires_at",
         "progress",
         "in_force",
+        "signed_attestation",
     ]
     # The policy reads in words at the top of the page; its exact frozen JSON stays one click away.
     fieldsets = [
@@ -183,6 +186,21 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         if validity:
             return f"no: request #{validity.request} is the approval in force for {obj.target_stage}"
         return f"no: {'; '.join(validity.reasons)}"
+
+    @admin.display(description="signed attestation")
+    def signed_attestation(self, obj) -> str:
+        attestation = ApprovalAttestation.objects.filter(request=obj).only("sha256").first()
+        if attestation is None:
+            return "none: only an approval of an artifact is attested"
+        link = _admin_url(ApprovalRequest, "attestation", obj.pk)
+        return format_html('<a href="{}" download>in-toto attestation (DSSE)</a> sha256 {}', link, attestation.sha256)
+
+    def attestation_view(self, request, object_id):
+        """The envelope's exact bytes, as the API serves them."""
+        target = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
+        if not self.has_view_permission(request, target):
+            raise PermissionDenied
+        return attestation_response(get_object_or_404(ApprovalAttestation, request=target))
 
     def _decide(self, request, queryset, verdict: str) -> None:
         for target in queryset:
@@ -212,7 +230,9 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     def get_urls(self):
         decide = self.admin_site.admin_view(require_POST(self.decide_view))
         attest = self.admin_site.admin_view(require_POST(self.attest_view))
+        attestation = self.admin_site.admin_view(self.attestation_view)
         return [
+            path("<path:object_id>/attestation/", attestation, name="registry_approvalrequest_attestation"),
             path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"),
             path("<path:object_id>/attest/", attest, name="registry_approvalrequest_attest"),
             *super().get_urls(),
