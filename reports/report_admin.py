@@ -11,9 +11,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audits.admin import ReadOnlyAdmin
+from audits.services import actor_for
 from core.errors import DomainError
 from core.permissions import reads_everything
+from registry.models import ModelVersion
 from reports import jobs
+from reports.mlbom_apis import bom_response
+from reports.mlbom_issue import model_version_bom_issue
 from reports.models import Report
 
 
@@ -38,7 +42,7 @@ def report_progress(report: Report) -> tuple[int, int, str]:
 
 class ReportAdmin(ReadOnlyAdmin):
     list_display = ["id", "version", "scope", "status", "progress_bar", "short_pdf_sha256", "created_at"]
-    list_display += ["download"]
+    list_display += ["download", "ml_bom"]
     list_filter = ["status", "scope"]
     search_fields = ["version__model__name", "=pdf_sha256"]
     list_select_related = ["version__model"]
@@ -60,6 +64,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "rederived_sha256",
         "rederive_matches",
         "download",
+        "ml_bom",
     ]
     readonly_fields = fields
 
@@ -86,9 +91,22 @@ class ReportAdmin(ReadOnlyAdmin):
         url = reverse("admin:reports_report_pdf", args=[obj.pk])
         return format_html('<a href="{}">PDF</a> (the download is recorded in the audit trail)', url)
 
+    @admin.display(description="ML-BOM")
+    def ml_bom(self, obj) -> str:
+        url = reverse("admin:reports_ml_bom", args=[obj.version_id])
+        return format_html('<a href="{}">CycloneDX ML-BOM</a> of this version, as it stands', url)
+
     def get_urls(self):
         pdf = path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="reports_report_pdf")
-        return [pdf, *super().get_urls()]
+        bom = path("ml-bom/<int:version_pk>/", self.admin_site.admin_view(self.ml_bom_view), name="reports_ml_bom")
+        return [pdf, bom, *super().get_urls()]
+
+    def ml_bom_view(self, request, version_pk):
+        """The version's ML-BOM, through the same service as the API (its SHA-256 goes to the trail)."""
+        if not can_read_reports(request.user):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion.objects.select_related("model", "artifact"), pk=version_pk)
+        return bom_response(version, model_version_bom_issue(version=version, actor=actor_for(request.user)))
 
     def pdf_view(self, request, pk):
         if not can_read_reports(request.user):
