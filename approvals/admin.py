@@ -190,6 +190,8 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     @admin.display(description="signed attestation")
     def signed_attestation(self, obj) -> str:
         attestation = ApprovalAttestation.objects.filter(request=obj).only("sha256").first()
+        if attestation is None and obj.status == ApprovalRequest.Status.PENDING:
+            return "none yet: one is signed when the request is approved"
         if attestation is None:
             return "none: only an approval of an artifact is attested"
         link = _admin_url(ApprovalRequest, "attestation", obj.pk)
