@@ -229,3 +229,20 @@ def test_the_verifier_imports_no_django():
 
     code = "import sys, audits.ledger.verify_attestation; sys.exit('django' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR).returncode == 0
+
+
+def test_a_waiver_the_approval_relied_on_is_in_the_predicate(
+    audited, ci_client, client_as, officer, officer2, bias_only_policy
+):
+    url = reverse("v1:waivers", args=["credit-scoring", "1.0.0"])
+    body = {"requirement": "bias_audit", "justification": "Remediation plan R-12 is under way; re-audit in May."}
+    waiver = client_as(officer2).post(url, body, format="json").json()
+    request_id = request_approval(ci_client).json()["id"]
+    assert decide(client_as(officer), request_id).status_code == 201
+    predicate = envelope_verify(_served(ci_client, request_id).content, [signing_key().public_key()])["predicate"]
+    [bias] = predicate["evidence"]
+    assert bias["requirement"] == "bias_audit" and bias["status"] == "waived" and bias["waiver"] == waiver["id"]
+    [granted] = predicate["waivers"]
+    assert granted["waiver"] == waiver["id"] and granted["granted_by"] == f"user:{officer2.pk}"
+    assert len(granted["justification_sha256"]) == 64
+    assert predicate["deciders"] == [f"user:{officer.pk}"]
