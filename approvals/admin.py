@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from approvals import services as approvals
 from approvals import waivers
+from approvals.attestation_apis import attestation_response
 from approvals.review_page import _admin_url, _waiver_expiry, review_context, trigger_links
 from approvals.selectors import approval_request_state
 from audits.admin import ReadOnlyAdmin, person_field
@@ -24,7 +25,7 @@ from audits.selectors import person_shown, subject_of
 from core import roles
 from core.errors import DomainError
 from core.permissions import reads_everything
-from registry.models import ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
+from registry.models import ApprovalAttestation, ApprovalDecision, ApprovalPolicy, ApprovalRequest, EvidenceWaiver
 from registry.selectors import approval_valid, waiver_discounted
 from reports import services as attestations
 
@@ -60,6 +61,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         "expires_at",
         "progress",
         "in_force",
+        "signed_attestation",
     ]
     # The policy reads in words at the top of the page; its exact frozen JSON stays one click away.
     fieldsets = [
@@ -105,6 +107,23 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
             return f"no: request #{validity.request} is the approval in force for {obj.target_stage}"
         return f"no: {'; '.join(validity.reasons)}"
 
+    @admin.display(description="signed attestation")
+    def signed_attestation(self, obj) -> str:
+        attestation = ApprovalAttestation.objects.filter(request=obj).only("sha256").first()
+        if attestation is None and obj.status == ApprovalRequest.Status.PENDING:
+            return "none yet: one is signed when the request is approved"
+        if attestation is None:
+            return "none: only an approval of an artifact is attested"
+        link = _admin_url(ApprovalRequest, "attestation", obj.pk)
+        return format_html('<a href="{}" download>in-toto attestation (DSSE)</a> sha256 {}', link, attestation.sha256)
+
+    def attestation_view(self, request, object_id):
+        """The envelope's exact bytes, as the API serves them."""
+        target = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
+        if not self.has_view_permission(request, target):
+            raise PermissionDenied
+        return attestation_response(get_object_or_404(ApprovalAttestation, request=target))
+
     def _decide(self, request, queryset, verdict: str) -> None:
         for target in queryset:
             try:
@@ -135,7 +154,9 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
         attest = self.admin_site.admin_view(require_POST(self.attest_view))
         waive = self.admin_site.admin_view(require_POST(self.waive_view))
         run = self.admin_site.admin_view(require_POST(self.run_evidence_view))
+        attestation = self.admin_site.admin_view(self.attestation_view)
         return [
+            path("<path:object_id>/attestation/", attestation, name="registry_approvalrequest_attestation"),
             path("<path:object_id>/waive/", waive, name="registry_approvalrequest_waive"),
             path("<path:object_id>/run-evidence/", run, name="registry_approvalrequest_run_evidence"),
             path("<path:object_id>/decide/", decide, name="registry_approvalrequest_decide"),

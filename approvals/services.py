@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import decider_check
+from approvals.attestations import approval_attestation_issue
 from approvals.requirements import evidence_status
 from audits.services import actor_for, audit_event_append, object_ref, personal_record_store
 from core import roles
@@ -224,7 +225,8 @@ def _settle(request: ApprovalRequest, actor: str) -> None:
     policy = request.policy
     if len(approvals) >= policy["approvals_required"] and officers >= policy["officer_approvals_required"]:
         request.expires_at = timezone.now() + policy_days(policy, "validity_days")
-        _close(request, Status.APPROVED, actor)
+        event = _close(request, Status.APPROVED, actor)
+        approval_attestation_issue(request=request, event=event, actor=actor)
         if request.target_stage == Stage.PRODUCTION:
             _review_clear(request, actor)
 
@@ -246,12 +248,12 @@ def _review_clear(request: ApprovalRequest, actor: str) -> None:
     )
 
 
-def _close(request: ApprovalRequest, status: str, actor: str) -> None:
+def _close(request: ApprovalRequest, status: str, actor: str):
     request.status = status
     if status in (Status.APPROVED, Status.REJECTED):
         request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at", "expires_at"])
-    audit_event_append(
+    return audit_event_append(
         actor=actor,
         action=f"approval.{status}",
         object_ref=object_ref(request),

@@ -415,6 +415,8 @@ class GateApi(APIView):
         approval_request = serializers.IntegerField(allow_null=True)
         expires_at = serializers.CharField(allow_null=True)
         artifact_sha256 = serializers.CharField(allow_null=True)
+        attestation = serializers.CharField(allow_null=True, help_text="the approval's signed attestation (DSSE)")
+        attestation_sha256 = serializers.CharField(allow_null=True)
 
     @extend_schema(
         parameters=[QuerySerializer],

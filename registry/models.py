@@ -305,6 +305,24 @@ class ApprovalDecision(models.Model):
         return f"{self.verdict} by user:{self.decided_by_id} on request #{self.request_id}"
 
 
+class ApprovalAttestation(models.Model):
+    """The signed, portable form of an approval: a DSSE envelope of an in-toto statement
+    (approvals.attestations), issued in the transaction that approved the request, never changed after.
+    The trail records its SHA-256; whether it still holds is the request's state (the revocation list)."""
+
+    request = models.OneToOneField(ApprovalRequest, on_delete=models.PROTECT, related_name="attestation")
+    envelope = models.BinaryField()
+    sha256 = models.CharField(max_length=64, unique=True)
+    keyid = models.CharField(max_length=64)  # the signing key's fingerprint
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"attestation of request #{self.request_id}"
+
+
 class Deployment(models.Model):
     class Strategy(models.TextChoices):
         CANARY = "canary"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -71,7 +72,7 @@ def active_waiver(version: ModelVersion, requirement: str, *, now=None) -> Evide
 # SQLite) reads the version, its artifact, the decision in force for the stage and any pending request,
 # so no ORM query is compiled per call. The stage change reads the same facts by the version's id.
 _FACTS_SQL = """
-SELECT v.stage, v.review_required, a.sha256, r.id, r.status, r.expires_at, r.artifact_sha256, (
+SELECT v.stage, v.review_required, a.sha256, r.id, r.status, r.expires_at, r.artifact_sha256, t.sha256, (
     SELECT p.id FROM registry_approvalrequest p
     WHERE p.version_id = v.id AND p.target_stage = %s AND p.status = 'pending'
     ORDER BY p.created_at DESC, p.id DESC LIMIT 1
@@ -84,6 +85,7 @@ LEFT JOIN registry_approvalrequest r ON r.id = (
     WHERE l.version_id = v.id AND l.target_stage = %s AND l.decided_at IS NOT NULL
     ORDER BY l.decided_at DESC, l.id DESC LIMIT 1
 )
+LEFT JOIN registry_approvalattestation t ON t.request_id = r.id
 WHERE {where}
 """
 _BY_NAME = _FACTS_SQL.format(where="m.name = %s AND v.version = %s")
@@ -101,6 +103,7 @@ class ApprovalFacts:
     request_status: str | None
     expires_at: datetime | None
     approved_sha256: str | None
+    attestation_sha256: str | None  # the signed attestation of that request's approval, if it has one
     pending: int | None  # a newer request still waiting for its decision
 
 
@@ -110,12 +113,12 @@ def _facts(sql: str, params: list) -> ApprovalFacts | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    stage, review, artifact, request, status, expires, approved, pending = row
+    stage, review, artifact, request, status, expires, approved, attestation, pending = row
     if isinstance(expires, str):  # SQLite may hand back text, or a naive UTC datetime, from a raw query
         expires = parse_datetime(expires)
     if expires is not None and timezone.is_naive(expires):
         expires = timezone.make_aware(expires, UTC)
-    return ApprovalFacts(stage, bool(review), artifact, request, status, expires, approved, pending)
+    return ApprovalFacts(stage, bool(review), artifact, request, status, expires, approved, attestation, pending)
 
 
 @dataclass
@@ -170,6 +173,9 @@ class GateAnswer:
     approval_request: int | None = None
     expires_at: str | None = None
     artifact_sha256: str | None = None
+    # Where the approval's signed attestation is served, and its SHA-256: a deploy step may check it offline.
+    attestation: str | None = None
+    attestation_sha256: str | None = None
 
 
 def _version_reasons(facts: ApprovalFacts, sha256: str) -> list[str]:
@@ -196,6 +202,9 @@ def gate_check(*, model_name: str, version: str, stage: str, sha256: str) -> Gat
     if facts.request is not None:
         answer.approval_request = facts.request
         answer.expires_at = facts.expires_at.isoformat() if facts.expires_at else None
+    if answer.allowed and facts.attestation_sha256 is not None:
+        answer.attestation = reverse("v1:approval-attestation", args=[facts.request])
+        answer.attestation_sha256 = facts.attestation_sha256
     return answer
 
 

@@ -9,7 +9,7 @@ from audits.ledger.hashing import format_ts
 from audits.models import AuditEvent, Checkpoint
 from audits.services import actor_for
 from evidence.models import EvidenceJob
-from registry.models import ApprovalRequest, ModelVersion
+from registry.models import ApprovalAttestation, ApprovalRequest, ModelVersion
 from reports.models import Attestation
 from reports.selectors import attestation_statement, attestations_with_statements, statement_shown
 
@@ -80,7 +80,16 @@ def _request(request: ApprovalRequest, as_of: datetime | None) -> dict:
         "artifact_sha256": request.artifact_sha256,
         "policy": request.policy,
         "decisions": [_decision(decision) for decision in decisions],
+        "attestation_sha256": _attestation_sha256(request, as_of),
     }
+
+
+def _attestation_sha256(request: ApprovalRequest, as_of: datetime | None) -> str | None:
+    """The SHA-256 of the approval's signed attestation (approvals.attestations), if it was issued by as_of."""
+    attestations = ApprovalAttestation.objects.filter(request=request)
+    if as_of is not None:
+        attestations = attestations.filter(created_at__lte=as_of)
+    return attestations.values_list("sha256", flat=True).first()
 
 
 def approvals_section(version: ModelVersion, as_of: datetime | None) -> list[dict]:

@@ -135,6 +135,7 @@ def report_finish(report: Report, *, card: dict, rendered: RenderedPdf) -> Repor
                 "inputs_sha256": inputs_sha256,
                 "pages": rendered.pages,
                 "size": len(rendered.data),
+                **({"ml_bom_sha256": card["ml_bom"]["sha256"]} if card.get("ml_bom") else {}),
                 "renderer": _render().renderer(),
             },
         )
@@ -175,11 +176,13 @@ def report_step(report: Report, step: str) -> None:
 
 def report_build_and_render(report: Report) -> tuple[dict, RenderedPdf]:
     from reports.card import card_build
+    from reports.mlbom_issue import ml_bom_section
 
     report_step(report, "building")
     card = card_build(
         version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report)
     )
+    card["ml_bom"] = ml_bom_section(report.version, as_of=report.created_at)
     report_step(report, "rendering")
     return card, _render().render_card_pdf(card, chart_bytes(card))
 

@@ -185,6 +185,26 @@ def card_html(card: dict) -> str:
     return render_to_string(TEMPLATE, context)
 
 
+def _bom_attachments(card: dict, stamp: datetime) -> list[Attachment]:
+    """The ML-BOM the card carries (reports.mlbom), as the exact bytes whose SHA-256 the card and trail give."""
+    bom = card.get("ml_bom")
+    if not bom:
+        return []
+    data = canonical(bom["document"])
+    if hashlib.sha256(data).hexdigest() != bom["sha256"]:
+        raise RenderError("the card's ML-BOM does not hash to the SHA-256 it gives")
+    return [
+        Attachment(
+            string=data.decode(),
+            name=bom["file"],
+            description=f"The version's CycloneDX {bom['spec_version']} ML-BOM (RFC 8785 canonical JSON)",
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        )
+    ]
+
+
 def render_card_pdf(card: dict, charts: dict[str, bytes]) -> RenderedPdf:
     body = card_bytes(card)
     card = json.loads(body)  # keys in canonical order, whatever the order of the dict handed in
@@ -198,12 +218,13 @@ def render_card_pdf(card: dict, charts: dict[str, bytes]) -> RenderedPdf:
         modified=stamp,
         relationship="Data",
     )
+    attachments = [attachment, *_bom_attachments(card, stamp)]
     with _collector_paused:
         document = _CardHTML(string=card_html(card), url_fetcher=fetcher).render()
         with _font_timestamps(stamp):
             data = document.write_pdf(
                 pdf_variant=PDF_VARIANT,
                 pdf_identifier=hashlib.sha256(body).hexdigest()[:32].encode(),
-                attachments=[attachment],
+                attachments=attachments,
             )
     return RenderedPdf(data=data, sha256=hashlib.sha256(data).hexdigest(), pages=len(document.pages))

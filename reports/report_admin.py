@@ -12,9 +12,13 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from audits.admin import ReadOnlyAdmin, person_field
+from audits.services import actor_for
 from core.errors import DomainError
 from core.permissions import model_write_check, reads_everything
+from registry.models import ModelVersion
 from reports import jobs
+from reports.mlbom_apis import bom_response
+from reports.mlbom_issue import model_version_bom_issue
 from reports.models import Report
 from reports.selectors import report_stale_reasons
 
@@ -49,7 +53,7 @@ def _may_render(request, report: Report) -> bool:
 class ReportAdmin(ReadOnlyAdmin):
     change_form_template = "admin/reports/report/change_form.html"
     list_display = ["id", "version", "scope", "status", "progress_bar", "freshness", "short_pdf_sha256", "created_at"]
-    list_display += ["download"]
+    list_display += ["download", "ml_bom"]
     list_filter = ["status", "scope"]
     search_fields = ["version__model__name", "=pdf_sha256"]
     list_select_related = ["version__model"]
@@ -72,6 +76,7 @@ class ReportAdmin(ReadOnlyAdmin):
         "rederived_sha256",
         "rederive_matches",
         "download",
+        "ml_bom",
     ]
     readonly_fields = fields
     requester = person_field("requested_by", "requested by")
@@ -112,12 +117,18 @@ class ReportAdmin(ReadOnlyAdmin):
         url = reverse("admin:reports_report_pdf", args=[obj.pk])
         return format_html('<a href="{}">PDF</a> (the download is recorded in the audit trail)', url)
 
+    @admin.display(description="ML-BOM")
+    def ml_bom(self, obj) -> str:
+        url = reverse("admin:reports_ml_bom", args=[obj.version_id])
+        return format_html('<a href="{}">CycloneDX ML-BOM</a> of this version, as it stands', url)
+
     def get_urls(self):
         pdf = path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="reports_report_pdf")
         fresh = path(
             "<int:pk>/fresh/", self.admin_site.admin_view(require_POST(self.fresh_view)), name="reports_report_fresh"
         )
-        return [pdf, fresh, *super().get_urls()]
+        bom = path("ml-bom/<int:version_pk>/", self.admin_site.admin_view(self.ml_bom_view), name="reports_ml_bom")
+        return [pdf, fresh, bom, *super().get_urls()]
 
     def fresh_view(self, request, pk):
         """A new card of the same version and scope, from the state as it is now; the old one stays."""
@@ -132,6 +143,13 @@ class ReportAdmin(ReadOnlyAdmin):
         fresh.refresh_from_db()
         self.message_user(request, f"Report {fresh.pk}: a fresh card of report {report.pk}'s version, {fresh.status}.")
         return HttpResponseRedirect(reverse("admin:reports_report_change", args=[fresh.pk]))
+
+    def ml_bom_view(self, request, version_pk):
+        """The version's ML-BOM, through the same service as the API (its SHA-256 goes to the trail)."""
+        if not can_read_reports(request.user):
+            raise PermissionDenied
+        version = get_object_or_404(ModelVersion.objects.select_related("model", "artifact"), pk=version_pk)
+        return bom_response(version, model_version_bom_issue(version=version, actor=actor_for(request.user)))
 
     def pdf_view(self, request, pk):
         if not can_read_reports(request.user):

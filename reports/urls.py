@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import apis
+from reports import apis, mlbom_apis
 from reports.report_apis import report_urlpatterns
 
 urlpatterns = [
@@ -17,5 +17,6 @@ urlpatterns = [
         apis.AttestationListAnswerApi.as_view(),
         name="attestations",
     ),
+    path("models/<slug:name>/versions/<str:version>/ml-bom/", mlbom_apis.ModelVersionBomApi.as_view(), name="ml-bom"),
     *report_urlpatterns,
 ]

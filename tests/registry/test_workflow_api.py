@@ -66,6 +66,7 @@ def test_the_whole_workflow(registered, ci_client, client_as, officer, officer2,
         "approval.decided",
         "approval.decided",
         "approval.approved",
+        "approval.attested",
         "model_version.stage_changed",
     ]
     assert client_as(auditor).post(reverse("v1:audit-verify")).json()["ok"] is True
