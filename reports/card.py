@@ -87,6 +87,13 @@ def card_build(*, version: ModelVersion, scope: str, as_of: datetime | None = No
     return card
 
 
+def annex_iv_build(*, version: ModelVersion, scope: str, as_of: datetime | None = None, until_seq: int | None = None):
+    """The EU AI Act technical documentation (Annex IV): the EU AI Act card, assembled section by section."""
+    from reports.annex_iv import FRAMEWORK, annex_iv_document
+
+    return annex_iv_document(card_build(version=version, scope=FRAMEWORK, as_of=as_of, until_seq=until_seq))
+
+
 def _evidence_sections(version: ModelVersion, jobs: dict) -> dict:
     bias, explanation, drift = (jobs.get(kind) for kind in ("bias_audit", "explanation", "drift_check"))
     fairness = card_evidence.fairness_section(job_pointer(bias), bias.result) if bias else None
