@@ -307,6 +307,9 @@ def crosswalk_rows(card: dict, sections: list[dict]) -> list[dict]:
                 kind = _pointer_kind(pointer)
                 if pointer not in found.setdefault(kind, []):
                     found[kind].append(pointer)
+    signature = card["model_details"].get("signature")
+    if signature:
+        found.setdefault("model_signature", []).append(signature["evidence"])
     for request in card.get("approvals") or []:
         found.setdefault("approval", []).append({"kind": "approval_request", "id": request["id"]})
     for window in (card.get("monitoring") or {}).get("windows") or []:

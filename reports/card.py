@@ -203,8 +203,28 @@ def model_details(version: ModelVersion) -> dict:
         "model_class": report.get("model_class"),
         "feature_names": list(report.get("feature_names") or []),
         "artifact": {"sha256": artifact.sha256, "format": artifact.format, "size": artifact.size} if artifact else None,
+        "signature": model_signature(version),
         "lineage": version.lineage,
         "tags": version.tags,
+    }
+
+
+def model_signature(version: ModelVersion) -> dict | None:
+    """The OpenSSF model-signing signature verified over the artifact when the version was registered."""
+    from registry.models import ModelSignature
+
+    signature = ModelSignature.objects.filter(version=version).select_related("trusted_signer").first()
+    if signature is None:
+        return None
+    return {
+        "evidence": {"kind": "model_signature", "sha256": signature.bundle_sha256, "signer": signature.signer},
+        "method": signature.method,
+        "signer": signature.signer,
+        "signer_fingerprint": signature.signer_fingerprint,
+        "trusted_as": signature.trusted_signer.name,
+        "predicate_type": signature.predicate_type,
+        "artifact_sha256": signature.artifact_sha256,
+        "verified_at": ts(signature.verified_at),
     }
 
 

@@ -69,6 +69,7 @@ POINTERS = {
     "production_window": lambda p: f"window {p.get('id')} {short(p.get('sha256'))}",
     "model_version": lambda p: f"registry: {p.get('model')} {p.get('version')}",
     "approval_request": lambda p: f"approval request {p.get('id')}",
+    "model_signature": lambda p: f"signature by {p.get('signer')} {short(p.get('sha256'))}",
 }
 
 

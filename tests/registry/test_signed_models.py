@@ -179,3 +179,20 @@ def test_only_superusers_see_and_add_trusted_signers_in_the_admin(client, admin_
     assert _events("trusted_signer.added")[0]["actor"] == f"user:{admin_user.pk}"
     response = client.post(url, {**body, "name": "bad", "pem": "nonsense"})
     assert response.status_code == 200 and b"not a PEM public key" in response.content
+
+
+def test_the_signature_appears_in_the_model_card_and_the_annex_iv_crosswalk(ci_client, admin_user, model_bytes, signed):
+    from reports.annex_iv import annex_iv_document
+    from reports.card import card_build
+
+    key, bundle = signed
+    _trust(admin_user, key.public_pem)
+    register_model(ci_client)
+    assert _register(ci_client, model_bytes, bundle).status_code == 201
+    version = ModelVersion.objects.get()
+    card = card_build(version=version, scope="gdpr")
+    shown = card["model_details"]["signature"]
+    assert (shown["signer"], shown["method"], shown["trusted_as"]) == ("release-2026", "key", "release-2026")
+    assert shown["evidence"]["sha256"] == ModelSignature.objects.get().bundle_sha256
+    rows = {row["kind"]: row for row in annex_iv_document(card)["crosswalk"]["rows"]}
+    assert rows["model_signature"]["pointers"] == [shown["evidence"]]
