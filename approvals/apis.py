@@ -180,6 +180,7 @@ class PolicyUpdateApi(APIView):
         requires_model_cards = serializers.BooleanField(required=False)
         requires_drift_check_for_reapproval = serializers.BooleanField(required=False)
         requires_checklists_without_failures = serializers.BooleanField(required=False)
+        requires_model_signature = serializers.BooleanField(required=False)
         unexplainable = serializers.ChoiceField(choices=UNEXPLAINABLE, required=False)
         validity_days = _policy_number("validity_days")
         evidence_max_age_days = _policy_number("evidence_max_age_days")

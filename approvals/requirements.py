@@ -54,6 +54,8 @@ def required_evidence(version: ModelVersion, policy: ApprovalPolicy | dict) -> l
         needed.append("drift_check")
     if rules.get("requires_checklists_without_failures"):
         needed.extend(f"checklist:{fw}" for fw in applicable_frameworks(version.model))
+    if rules.get("requires_model_signature"):
+        needed.append("model_signature")
     return needed
 
 
@@ -143,6 +145,8 @@ def evidence_status(version: ModelVersion, policy: ApprovalPolicy | dict, *, now
             items.append(_waived(item, version, now) if name in WAIVABLE else item)
         elif name.startswith("checklist:"):
             items.append(_checklist_item(version, name.split(":", 1)[1], now))
+        elif name == "model_signature":
+            items.append(_signature_item(version))
         else:
             items.append(_model_card_item(version, name.split(":", 1)[1], rules, now))
     return items
@@ -201,6 +205,16 @@ def _unexplainable_item(version: ModelVersion, rules: dict, now) -> EvidenceItem
         item = EvidenceItem("explanation", "failed", f"{reason}; the policy lets an officer waive it in writing")
         return _waived(item, version, now)
     return item
+
+
+def _signature_item(version: ModelVersion) -> EvidenceItem:
+    """A valid OpenSSF model-signing signature over the version's artifact, by a signer its team still trusts."""
+    from registry.signatures import signature_standing
+
+    counts, reason, digests = signature_standing(version)
+    if counts:
+        return EvidenceItem("model_signature", "done", "", digests)
+    return EvidenceItem("model_signature", "failed" if digests else "missing", reason, digests)
 
 
 def _checklist_item(version: ModelVersion, framework: str, now) -> EvidenceItem:

@@ -1,17 +1,22 @@
 """The registry in the admin: models, versions, aliases, data sets and deployments, read-only; a superuser
-moves a model to another team (audited)."""
+moves a model to another team and keeps the keys and certificate roots each team trusts to sign its models
+(each change audited)."""
 
+from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audits.admin import ReadOnlyAdmin, person_field
+from core.errors import DomainError
 from core.permissions import reads_everything
-from registry.models import Dataset, Deployment, ModelAlias, ModelVersion
+from core.teams import teams
+from registry.models import Dataset, Deployment, ModelAlias, ModelVersion, TrustedSigner
 from registry.models import RegisteredModel as Model
 from registry.selectors import datasets_readable, risk_tier_origin
+from registry.signatures import trusted_signer_add, trusted_signer_revoke, trusted_signer_validate
 from registry.teams import model_team_change
 
 
@@ -213,3 +218,67 @@ def _health_cells(report) -> str:
         verdict,
         report.get_response_display() if report.response else "-",
     )
+
+
+class TrustedSignerForm(forms.ModelForm):
+    class Meta:
+        model = TrustedSigner
+        fields = ["team", "kind", "name", "pem"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams()
+        self.fields["pem"].help_text = "An elliptic-curve public key (kind key) or a CA certificate (kind root), PEM."
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                trusted_signer_validate(team=data["team"], kind=data["kind"], name=data["name"], pem=data["pem"])
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return data
+
+
+@admin.register(TrustedSigner)
+class TrustedSignerAdmin(ReadOnlyAdmin):
+    """Superusers add a trusted key or root, or revoke one; rows never change otherwise (each step audited)."""
+
+    form = TrustedSignerForm
+    list_display = ["name", "team", "kind", "fingerprint", "added_at", "revoked_at"]
+    list_filter = ["team", "kind"]
+    actions = ["revoke"]
+
+    def has_module_permission(self, request) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return self.has_module_permission(request)
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["team", "kind", "name", "pem"]
+            if obj is None
+            else ["team", "kind", "name", "pem", "fingerprint", "added_by", "added_at", "revoked_at"]
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        created = trusted_signer_add(
+            user=request.user, team=data["team"], kind=data["kind"], name=data["name"], pem=data["pem"]
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="Revoke the trust in the selected signers")
+    def revoke(self, request, queryset):
+        for signer in queryset.filter(revoked_at__isnull=True):
+            try:
+                trusted_signer_revoke(user=request.user, signer=signer)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)

@@ -148,6 +148,11 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
             help_text="JSON: version, description, tags, metrics, lineage, known_limitations, "
             "sample_dataset (a dataset id whose rows the artifact must predict)"
         )
+        signature = serializers.FileField(
+            required=False,
+            help_text="An OpenSSF model-signing signature (the Sigstore bundle model_signing writes), signed with a "
+            "key or a certificate the model's team trusts; verified over the artifact's files",
+        )
 
     def get_permissions(self):
         return [CanRegister()] if self.request.method == "POST" else [HasAnyRole()]
@@ -183,6 +188,7 @@ class ModelVersionListRegisterApi(IdempotentPostMixin, generics.ListAPIView):
             upload=payload.validated_data.get("artifact"),
             metadata=fields,
             sample_dataset=sample,
+            signature=payload.validated_data.get("signature"),
         )
         return Response(ModelVersionOutput(created).data, status=201 if is_new else 200)
 
@@ -198,6 +204,12 @@ class ModelVersionImportApi(IdempotentPostMixin, APIView):
             max_length=500, help_text="models:/<name>/<version>, models:/<name>@<alias> or runs:/<run_id>/<path>"
         )
         sample_dataset = ReadableDataset(required=False, allow_null=True, default=None)
+        signature = serializers.DictField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="An OpenSSF model-signing signature (the bundle's JSON) over the MLflow model folder's files",
+        )
 
     @extend_schema(
         request=InputSerializer,

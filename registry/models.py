@@ -168,6 +168,9 @@ class ApprovalPolicy(models.Model):
     requires_drift_check_for_reapproval = models.BooleanField(default=True)
     # No checklist item of an applicable framework may have failed (items awaiting an answer do not block).
     requires_checklists_without_failures = models.BooleanField(default=False)
+    # The version carries an OpenSSF model-signing signature that verified over its artifact's files at
+    # registration against a key or certificate root its model's team trusts, and that trust still holds.
+    requires_model_signature = models.BooleanField(default=False)
     # What an explanation requirement means for a version that cannot be explained at all (a vendor model
     # known only by its recorded predictions): it blocks, is not applicable, or may be waived in writing.
     unexplainable = models.CharField(max_length=20, choices=UNEXPLAINABLE, default="block")
@@ -513,3 +516,54 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class TrustedSigner(models.Model):
+    """A public key or a certificate root a team trusts to sign its models (OpenSSF model-signing), kept by
+    superusers. Revoking keeps the row (signatures verified against it are history) and ends its trust."""
+
+    class Kind(models.TextChoices):
+        KEY = "key"  # an elliptic-curve public key, PEM
+        ROOT = "root"  # a CA certificate, PEM; signing certificates must chain to it
+
+    team = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=100)
+    pem = models.TextField()
+    fingerprint = models.CharField(max_length=64)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team__name", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "fingerprint"],
+                condition=Q(revoked_at__isnull=True),
+                name="trusted_signer_once_per_team",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["key", "root"]), name="trusted_signer_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} of {self.team.name}"
+
+
+class ModelSignature(models.Model):
+    """The model-signing signature a version was registered with, verified over its artifact's files. The
+    bundle's bytes are kept in the evidence store under bundle_sha256."""
+
+    version = models.OneToOneField(ModelVersion, on_delete=models.PROTECT, related_name="signature")
+    trusted_signer = models.ForeignKey(TrustedSigner, on_delete=models.PROTECT, related_name="signatures")
+    method = models.CharField(max_length=20)  # "key" or "certificate"
+    signer = models.CharField(max_length=500)  # the key's name, or the signing certificate's subject
+    signer_fingerprint = models.CharField(max_length=64)
+    predicate_type = models.CharField(max_length=200)
+    subject = models.CharField(max_length=500)  # the model name the signer gave
+    bundle_sha256 = models.CharField(max_length=64)
+    artifact_sha256 = models.CharField(max_length=64)
+    verified_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"signature of version {self.version_id} by {self.signer}"

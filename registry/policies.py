@@ -23,6 +23,7 @@ POLICY_FIELDS = (
     "requires_model_cards",
     "requires_drift_check_for_reapproval",
     "requires_checklists_without_failures",
+    "requires_model_signature",
     "unexplainable",
     "validity_days",
     "evidence_max_age_days",

@@ -17,6 +17,7 @@ from mlio.artifacts import ArtifactRejected
 from mlio.datasets import DatasetInvalid, DatasetSchema, inspect_dataset, load_frame
 from registry.mlflow_sources import mlflow_artifact_allowed, mlflow_calls, mlflow_http_limits, mlflow_store_allowed
 from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
+from registry.signatures import signature_bytes, signature_check, signature_record
 from registry.teams import model_team_for
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
@@ -100,13 +101,29 @@ def artifact_validate(temp: Path, sample_dataset: Dataset | None, *, field: str 
 
 
 def model_version_register(
-    *, user, model: RegisteredModel, version: str, upload, metadata: dict, sample_dataset: Dataset | None = None
+    *,
+    user,
+    model: RegisteredModel,
+    version: str,
+    upload,
+    metadata: dict,
+    sample_dataset: Dataset | None = None,
+    signature=None,
 ) -> tuple[ModelVersion, bool]:
-    """Registers a version; returns (version, created). The same bytes again return the existing version."""
+    """Registers a version; returns (version, created). The same bytes again return the existing version.
+    With a signature (an OpenSSF model-signing bundle), it must verify over the artifact's files against a
+    key or root the model's team trusts, or the registration is refused with the reason."""
     model_write_check(user, model)
+    bundle = signature_bytes(signature)
     if not SEMVER.match(version):
         raise DomainError(
             "invalid", "version: use semantic versioning, e.g. 1.4.0.", fields={"version": ["Not a semantic version."]}
+        )
+    if upload is None and bundle is not None:
+        raise DomainError(
+            "invalid",
+            "signature: a signature covers an artifact; none was uploaded.",
+            fields={"signature": ["No artifact to verify."]},
         )
     if upload is None:
         return _recorded_predictions_version(
@@ -120,12 +137,21 @@ def model_version_register(
         if existing:
             return existing, False
         report = artifact_validate(temp, sample_dataset)
+        signed = signature_check(model=model, artifact=temp, bundle=bundle) if bundle is not None else None
         storage.keep(temp, root=settings.ARTIFACT_ROOT, sha256=sha256)
     finally:
         temp.unlink(missing_ok=True)
     metadata = {**metadata, "evaluation_dataset": sample_dataset}
+    signed = (*signed, bundle) if signed else None
     return _create_version(
-        user=user, model=model, version=version, metadata=metadata, report=report, sha256=sha256, size=size
+        user=user,
+        model=model,
+        version=version,
+        metadata=metadata,
+        report=report,
+        sha256=sha256,
+        size=size,
+        signed=signed,
     ), True
 
 
@@ -165,7 +191,7 @@ class RecordedReport:
 
 
 @transaction.atomic
-def _create_version(*, user, model, version, metadata, report, sha256, size) -> ModelVersion:
+def _create_version(*, user, model, version, metadata, report, sha256, size, signed=None) -> ModelVersion:
     artifact = None
     if sha256:
         artifact, _ = Artifact.objects.get_or_create(sha256=sha256, defaults={"size": size, "format": report.format})
@@ -200,9 +226,17 @@ def _create_version(*, user, model, version, metadata, report, sha256, size) -> 
             "format": report.format,
             "lineage": created.lineage,
             "evaluation_dataset_sha256": getattr(created.evaluation_dataset, "sha256", None),
+            "signature": _signature_recorded(created, signed),
         },
     )
     return created
+
+
+def _signature_recorded(version: ModelVersion, signed) -> dict | None:
+    if signed is None:
+        return None
+    verified, trusted, bundle = signed
+    return signature_record(version=version, verified=verified, trusted=trusted, bundle=bundle)
 
 
 def dataset_path(dataset: Dataset) -> Path:
@@ -287,9 +321,17 @@ def _mlflow_metadata(imported, tracking_uri: str, source: str) -> dict:
 
 
 def model_version_import(
-    *, user, model: RegisteredModel, version: str, tracking_uri: str, source: str, sample_dataset: Dataset | None = None
+    *,
+    user,
+    model: RegisteredModel,
+    version: str,
+    tracking_uri: str,
+    source: str,
+    sample_dataset: Dataset | None = None,
+    signature=None,
 ) -> tuple[ModelVersion, bool]:
-    """A new version from an MLflow model, with its run's params, metrics, tags and lineage."""
+    """A new version from an MLflow model, with its run's params, metrics, tags and lineage; a signature is
+    verified over the files of the model folder downloaded from MLflow."""
     from django.core.files import File
 
     from mlio.mlflow import import_model
@@ -313,6 +355,7 @@ def model_version_import(
                 upload=File(handle),
                 metadata=metadata,
                 sample_dataset=sample_dataset,
+                signature=signature,
             )
 
 

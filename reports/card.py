@@ -87,6 +87,13 @@ def card_build(*, version: ModelVersion, scope: str, as_of: datetime | None = No
     return card
 
 
+def annex_iv_build(*, version: ModelVersion, scope: str, as_of: datetime | None = None, until_seq: int | None = None):
+    """The EU AI Act technical documentation (Annex IV): the EU AI Act card, assembled section by section."""
+    from reports.annex_iv import FRAMEWORK, annex_iv_document
+
+    return annex_iv_document(card_build(version=version, scope=FRAMEWORK, as_of=as_of, until_seq=until_seq))
+
+
 def _evidence_sections(version: ModelVersion, jobs: dict) -> dict:
     bias, explanation, drift = (jobs.get(kind) for kind in ("bias_audit", "explanation", "drift_check"))
     fairness = card_evidence.fairness_section(job_pointer(bias), bias.result) if bias else None
@@ -196,8 +203,28 @@ def model_details(version: ModelVersion) -> dict:
         "model_class": report.get("model_class"),
         "feature_names": list(report.get("feature_names") or []),
         "artifact": {"sha256": artifact.sha256, "format": artifact.format, "size": artifact.size} if artifact else None,
+        "signature": model_signature(version),
         "lineage": version.lineage,
         "tags": version.tags,
+    }
+
+
+def model_signature(version: ModelVersion) -> dict | None:
+    """The OpenSSF model-signing signature verified over the artifact when the version was registered."""
+    from registry.models import ModelSignature
+
+    signature = ModelSignature.objects.filter(version=version).select_related("trusted_signer").first()
+    if signature is None:
+        return None
+    return {
+        "evidence": {"kind": "model_signature", "sha256": signature.bundle_sha256, "signer": signature.signer},
+        "method": signature.method,
+        "signer": signature.signer,
+        "signer_fingerprint": signature.signer_fingerprint,
+        "trusted_as": signature.trusted_signer.name,
+        "predicate_type": signature.predicate_type,
+        "artifact_sha256": signature.artifact_sha256,
+        "verified_at": ts(signature.verified_at),
     }
 
 

@@ -44,6 +44,7 @@ def _render():
 
 Status = Report.Status
 COMBINED = Report.Scope.COMBINED
+ANNEX_IV = Report.Scope.ANNEX_IV
 
 
 def _facts(report: Report) -> dict:
@@ -61,11 +62,13 @@ def _check_scope(version, scope: str) -> None:
     from reports.checklists import applicable_frameworks
 
     applicable = sorted(applicable_frameworks(version.model))
-    if scope == COMBINED or scope in applicable:
+    # Annex IV documents a high-risk system under the EU AI Act, so it goes with that framework.
+    annex = [ANNEX_IV] if "eu_ai_act" in applicable else []
+    if scope == COMBINED or scope in applicable or scope in annex:
         return
     known = scope in Report.Scope.values
     problem = "does not apply to this model" if known else "is not a framework"
-    choices = ", ".join([*applicable, COMBINED])
+    choices = ", ".join([*applicable, COMBINED, *annex])
     raise DomainError(
         "invalid", f"scope: {scope!r} {problem}; choose one of {choices}.", fields={"scope": [f"One of {choices}."]}
     )
@@ -175,13 +178,12 @@ def report_step(report: Report, step: str) -> None:
 
 
 def report_build_and_render(report: Report) -> tuple[dict, RenderedPdf]:
-    from reports.card import card_build
+    from reports.card import annex_iv_build, card_build
     from reports.mlbom_issue import ml_bom_section
 
     report_step(report, "building")
-    card = card_build(
-        version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report)
-    )
+    build = annex_iv_build if report.scope == ANNEX_IV else card_build
+    card = build(version=report.version, scope=report.scope, as_of=report.created_at, until_seq=requested_seq(report))
     card["ml_bom"] = ml_bom_section(report.version, as_of=report.created_at)
     report_step(report, "rendering")
     return card, _render().render_card_pdf(card, chart_bytes(card))
@@ -267,6 +269,11 @@ def report_rederive(*, report: Report, user) -> Report:
             data["error"] = problem[:500]
         audit_event_append(actor=actor_for(user), action="report.rederived", object_ref=object_ref(report), data=data)
     return Report.objects.select_related("version__model", "version__artifact").get(pk=report.pk)
+
+
+def report_filename(report: Report) -> str:
+    kind = "technical-documentation" if report.scope == ANNEX_IV else f"{report.scope}-model-card"
+    return f"{report.version.model.name}-{report.version.version}-{kind}.pdf"
 
 
 def report_pdf_path(report: Report) -> Path:

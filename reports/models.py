@@ -54,6 +54,7 @@ class Report(models.Model):
         HIPAA = "hipaa"
         EU_AI_ACT = "eu_ai_act"
         COMBINED = "combined"
+        ANNEX_IV = "annex_iv"  # the EU AI Act technical documentation (reports/annex_iv.py)
 
     class Status(models.TextChoices):
         QUEUED = "queued"

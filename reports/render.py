@@ -32,6 +32,15 @@ ATTACHMENT_NAME = "model-card.json"
 PDF_VARIANT = "pdf/a-3a"
 CHART_SCHEME = "evidence:"
 TEMPLATE = "reports/model_card.html"
+# Documents other than the model card, by schema: their template, attachment name and what the attachment is.
+DOCUMENTS = {
+    "verity.annex-iv/1": (
+        "reports/annex_iv.html",
+        "technical-documentation.json",
+        "The EU AI Act Annex IV document this PDF was rendered from (RFC 8785 canonical JSON)",
+    ),
+}
+MODEL_CARD = (TEMPLATE, ATTACHMENT_NAME, "The model card document this PDF was rendered from (RFC 8785 canonical JSON)")
 # fontTools logs every step of every font subset at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 _ENVIRONMENT = threading.Lock()
@@ -174,15 +183,21 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
+def _document(card: dict) -> tuple[str, str, str]:
+    return DOCUMENTS.get(card.get("schema"), MODEL_CARD)
+
+
 def card_html(card: dict) -> str:
     stamp = _stamp(card)
+    template, attachment, _ = _document(card)
     context = {
         "card": card,
         "card_sha256": card_sha256(card),
+        "attachment_name": attachment,
         "stamp": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "chart_scheme": CHART_SCHEME,
     }
-    return render_to_string(TEMPLATE, context)
+    return render_to_string(template, context)
 
 
 def _bom_attachments(card: dict, stamp: datetime) -> list[Attachment]:
@@ -210,10 +225,11 @@ def render_card_pdf(card: dict, charts: dict[str, bytes]) -> RenderedPdf:
     card = json.loads(body)  # keys in canonical order, whatever the order of the dict handed in
     fetcher = _ChartFetcher(_checked_charts(card, charts))
     stamp = _stamp(card)
+    _, name, description = _document(card)
     attachment = Attachment(
         string=body.decode(),
-        name=ATTACHMENT_NAME,
-        description="The model card document this PDF was rendered from (RFC 8785 canonical JSON)",
+        name=name,
+        description=description,
         created=stamp,
         modified=stamp,
         relationship="Data",

@@ -159,6 +159,6 @@ class ReportAdmin(ReadOnlyAdmin):
             jobs.report_download(report=report, user=request.user, via="admin")
         except DomainError as exc:
             raise Http404(exc.message) from exc
-        name = f"{report.version.model.name}-{report.version.version}-{report.scope}-model-card.pdf"
+        name = jobs.report_filename(report)
         stream = open(jobs.report_pdf_path(report), "rb")  # noqa: SIM115 (FileResponse closes it)
         return FileResponse(stream, content_type="application/pdf", as_attachment=True, filename=name)

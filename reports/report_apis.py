@@ -58,7 +58,10 @@ class ReportRequestApi(IdempotentPostMixin, APIView):
     permission_classes = [CanRequestReport]
 
     class InputSerializer(StrictSerializer):
-        scope = serializers.CharField(help_text='A framework that applies to the model ("gdpr", ...) or "combined"')
+        scope = serializers.CharField(
+            help_text='A framework that applies to the model ("gdpr", ...), "combined", or "annex_iv" (EU AI Act '
+            "technical documentation, where the EU AI Act applies)"
+        )
 
     @extend_schema(
         request=InputSerializer,
@@ -93,7 +96,7 @@ class ReportPdfApi(APIView):
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="Download the PDF (audited)")
     def get(self, request, pk):
         report = jobs.report_download(report=_report(pk), user=request.user, via="api")
-        name = f"{report.version.model.name}-{report.version.version}-{report.scope}-model-card.pdf"
+        name = jobs.report_filename(report)
         stream = open(jobs.report_pdf_path(report), "rb")  # noqa: SIM115 (FileResponse closes it)
         return FileResponse(stream, content_type="application/pdf", as_attachment=True, filename=name)
 

@@ -33,7 +33,11 @@ def check_allowed(
     if fmt in (ArtifactFormat.SKOPS, ArtifactFormat.MLFLOW):
         check_archive(path, max_unpacked_bytes=max_unpacked_bytes)
     if fmt is ArtifactFormat.SKOPS:
-        _refuse_untrusted_types(untrusted_skops_types(path))
+        try:
+            found = untrusted_skops_types(path)
+        except zipfile.BadZipFile as exc:  # a member whose bytes fail their CRC: damaged in transit, or altered
+            raise ArtifactRejected("corrupt_archive", f"The zip archive is damaged ({exc}); upload it again.") from exc
+        _refuse_untrusted_types(found)
     elif fmt is ArtifactFormat.ONNX:
         import onnx  # deferred: only ONNX uploads need it
 

@@ -67,6 +67,9 @@ POINTERS = {
     "dataset": lambda p: f"dataset {p.get('id')} {short(p.get('sha256'))}",
     "waiver": lambda p: f"waiver {p.get('id')}",
     "production_window": lambda p: f"window {p.get('id')} {short(p.get('sha256'))}",
+    "model_version": lambda p: f"registry: {p.get('model')} {p.get('version')}",
+    "approval_request": lambda p: f"approval request {p.get('id')}",
+    "model_signature": lambda p: f"signature by {p.get('signer')} {short(p.get('sha256'))}",
 }
 
 
@@ -138,3 +141,9 @@ def digests(value) -> str:
         shown = short(item) if isinstance(item, str) and len(item) == 64 else plain(item)
         parts.append(f"{label(key)} {shown}")
     return ", ".join(parts)
+
+
+@register.filter
+def annex_class(value) -> str:
+    """An Annex IV section's status as a colour: filled or attested is done, open is not."""
+    return {"filled_from_evidence": "ok", "attested": "ok", "open": "warn"}.get(str(value), "neutral")
