@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0013_registeredmodel_team_required"),
+        ("registry", "0014_approvalrequest_trigger_ref"),
     ]
 
     operations = [

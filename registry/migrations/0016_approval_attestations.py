@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0013_registeredmodel_team_required"),
+        ("registry", "0015_plural_names_of_aliases_and_deliveries"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("registry", "0013_registeredmodel_team_required"),
+        ("registry", "0016_approval_attestations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
