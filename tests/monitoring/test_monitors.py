@@ -121,3 +121,16 @@ def test_a_regressor_is_judged_on_its_errors_and_has_no_probabilities_to_estimat
     )
     assert report["monitors"]["concept_drift"]["status"] == "not_applicable"
     assert report["monitors"]["estimated_performance"]["status"] == "not_applicable"
+
+
+def test_a_policy_without_performance_monitors_computes_no_performance(reference):
+    # A drift-only policy must not pay for (nor fail on) the performance computations it does not report.
+    def calibrate(_scores):
+        raise AssertionError("the estimate was computed though no monitor uses it")
+
+    drift_only = Rules(**{**RULES.__dict__, "monitors": ("feature_drift", "prediction_drift")})
+    uncalibrated = Reference(**{**reference.__dict__, "calibrate": calibrate})
+    report = window_report(_window(4000, seed=2), uncalibrated, drift_only)
+    assert set(report["monitors"]) == {"feature_drift", "prediction_drift"}
+    with pytest.raises(AssertionError, match="the estimate was computed"):
+        window_report(_window(4000, seed=2), uncalibrated, Rules(**{**RULES.__dict__, "monitors": ("concept_drift",)}))
