@@ -18,7 +18,13 @@ XDIST := -n $(TEST_WORKERS) --dist load
 # and threads spinning on a core another process needs only slow both down.
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: demo demo-passwords test test-embedded test-services lint serve
+# Benchmarks (docs/benchmarks.md). The monitoring one runs in its own environment with the peers it is compared
+# with (requirements-bench.txt); the PostgreSQL ones make, use and drop databases whose names start with "bench".
+BENCH_VENV := .venv-bench
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_EXPLAIN_WORKERS ?= 1,2
+
+.PHONY: demo demo-passwords test test-embedded test-services lint serve bench bench-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +32,11 @@ $(BIN)/python:
 
 $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BENCH_VENV)/.bench: requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
@@ -65,3 +76,16 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports --no-logo
 	$(EMBEDDED_ENV) $(BIN)/python manage.py check
 	$(EMBEDDED_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench-env: $(BENCH_VENV)/.bench
+
+# Every benchmark, one after the other, each with its baselines and peers interleaved in the same run.
+bench: $(VENV)/.dev $(BENCH_VENV)/.bench
+	$(BIN)/python -m bench.evidence
+	$(BIN)/python -m bench.model_card
+	$(BENCH_VENV)/bin/python -m bench.monitoring
+	$(BIN)/python -m bench.gate
+	env DATABASE_URL=$(BENCH_PG)/bench_audit SECRET_KEY=bench-only $(BIN)/python -m bench.audit_trail
+	env DATABASE_URL=$(BENCH_PG)/bench_explain SECRET_KEY=bench-only $(BIN)/python -m bench.explain_scale \
+		--workers $(BENCH_EXPLAIN_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.cold_start

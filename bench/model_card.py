@@ -1,26 +1,31 @@
-"""Rendering a full model card to PDF/A-3b, against a one-page plain HTML document rendered in the same run.
+"""Rendering a full model card to PDF/A-3b, against plain WeasyPrint rendering the same HTML in the same run.
 
     .venv/bin/python -m bench.model_card [--rows 5000] [--repeat 5]
 
 The card is built the way the service builds it, in a throwaway embedded database (SQLite under a temporary
 VAR_DIR): a random forest registered through the API, its explanation and bias audit (two sensitive features
 and their intersection) computed by the evidence workers, two approvals, an attestation, a signed checkpoint,
-and the combined checklist of every framework that applies. Then render_card_pdf (charts included, fetched
-from the evidence store beforehand) is timed; peak memory is measured with tracemalloc (Python heap) and
-from /proc/self/status (VmHWM, reset through /proc/self/clear_refs before each measurement).
-Goal (issue): a full model card with its charts in at most 3 s. Prints figures; asserts nothing.
+and the combined checklist of every framework that applies. The version must be approvable: its bias audit
+passes and every checklist item is met or awaits an answer, as a real high-tier card's would. Then
+render_card_pdf (charts included, fetched from the evidence store beforehand) is timed against the baseline,
+plain WeasyPrint (stock stylesheets, no attachment) writing the same card's HTML with the same charts to
+PDF/A-3b, the two interleaved round by round (bench/rounds.py: min and median of per-round ratios). Peak memory
+is measured with tracemalloc (Python heap) and from /proc/self/status (VmHWM, reset through
+/proc/self/clear_refs before each measurement). Goal (issue): a full model card with its charts in at most
+3 s. Prints figures; asserts nothing.
 """
 
 import argparse
 import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+
+from bench.rounds import interleaved
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,11 +53,12 @@ def _frame(rows: int):
         {
             "income": rng.normal(50, 15, rows).round(2),
             "debt_ratio": rng.uniform(0, 1, rows).round(3),
-            "age": rng.integers(18, 80, rows),
             "tenure_months": rng.integers(0, 240, rows),
             "open_accounts": rng.integers(0, 12, rows),
             "sex": rng.choice(["F", "M"], rows),
-            "region": rng.choice(["north", "south", "east", "west"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+            # Two regions of similar size: with four small ones, sampling noise alone broke the equalized odds
+            # limit in the intersection, and a card whose bias audit fails cannot be approved.
+            "region": rng.choice(["urban", "rural"], rows, p=[0.55, 0.45]),
         }
     )
     noise = rng.normal(0, 0.3, rows)
@@ -60,7 +66,9 @@ def _frame(rows: int):
     return frame
 
 
-FEATURES = ["income", "debt_ratio", "age", "tenure_months", "open_accounts"]
+# No age among the inputs: it is a sensitive attribute, and the checklists fail a version that uses one
+# undeclared.
+FEATURES = ["income", "debt_ratio", "tenure_months", "open_accounts"]
 
 
 def _model_bytes(frame, folder: Path) -> bytes:
@@ -108,6 +116,7 @@ def _register(ci, frame, payload: bytes) -> None:
     body = {"file": data, "name": "applicants", "kind": "evaluation", "schema": json.dumps(schema)}
     dataset = _post(ci, "/api/v1/datasets/", body, "multipart")
     metadata = {"version": "1.0.0", "sample_dataset": dataset["id"], "metrics": {"auc": 0.87, "accuracy": 0.84}}
+    metadata["description"] = "Random forest scoring the risk of default of credit applicants"
     metadata |= {"lineage": {"code_commit": "a1b2c3d", "pipeline": "github-actions"}, "known_limitations": "2025 data"}
     artifact = SimpleUploadedFile("model.skops", payload, content_type="application/octet-stream")
     _post(
@@ -122,13 +131,17 @@ def _register(ci, frame, payload: bytes) -> None:
 
 def _decide(officers) -> None:
     from approvals.services import approval_decide, approval_request_submit
+    from core.errors import DomainError
     from registry.models import ModelVersion
     from reports.services import attestation_answer
 
     version = ModelVersion.objects.get()
     request = approval_request_submit(version=version, target_stage="staging", user=version.submitted_by)
     for officer in officers:
-        approval_decide(request=request, user=officer, verdict="approve")
+        try:
+            approval_decide(request=request, user=officer, verdict="approve")
+        except DomainError as exc:
+            raise SystemExit(f"approving the card's version failed: {exc.code}: {exc.message} {exc.fields}") from None
     statement = "Applicants can ask a credit officer to review any refusal within 30 days."
     attestation_answer(
         version=version, framework="gdpr", item_id="GDPR-22-3", answer="met", statement=statement, user=officers[0]
@@ -165,13 +178,8 @@ def _reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
-def measure(render, repeat: int) -> dict:
-    render()  # warm: fonts found, templates compiled, as in a worker that has rendered before
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        render()
-        times.append(time.perf_counter() - start)
+def measure(render) -> dict:
+    """Peak memory of one render (time is measured in interleaved rounds)."""
     _reset_peak_rss()
     before = _peak_rss_kib()
     render()
@@ -180,24 +188,27 @@ def measure(render, repeat: int) -> dict:
     render()
     heap_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {
-        "median": statistics.median(times),
-        "min": min(times),
-        "rss": rss_peak,
-        "growth": rss_peak - before,
-        "heap": heap_peak,
-    }
+    return {"rss": rss_peak, "growth": rss_peak - before, "heap": heap_peak}
 
 
-BASELINE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Baseline</title>
-<style>@page { size: A4; margin: 20mm } html { font-family: "DejaVu Sans"; font-size: 9pt }</style></head>
-<body><h1>One page</h1><p>A plain paragraph of text in the same font, no tables, no images.</p></body></html>"""
+def plain_weasyprint(card: dict, charts: dict) -> Callable[[], bytes]:
+    """The baseline: stock WeasyPrint writing the card's own HTML, with the same charts, to PDF/A-3b."""
+    from weasyprint import HTML
+
+    from reports.render import _ChartFetcher, _checked_charts, card_html
+
+    canonical = json.loads(json.dumps(card, sort_keys=True))
+    html, fetcher = card_html(canonical), _ChartFetcher(_checked_charts(canonical, charts))
+    return lambda: HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant="pdf/a-3b")
 
 
-def _line(name: str, figures: dict, extra: str = "") -> str:
+BASELINE, FULL = "plain WeasyPrint, same HTML and charts", "render_card_pdf"
+
+
+def _line(name: str, rounds, figures: dict) -> str:
     return (
-        f"{name:<44} {figures['median']:7.3f} s {figures['min']:7.3f} s {figures['heap'] / 2**20:9.1f} MiB "
-        f"{figures['rss'] / 1024:9.1f} MiB {figures['growth'] / 1024:8.1f} MiB {extra}"
+        f"{name:<44} {rounds.median(name):7.3f} s {rounds.best(name):7.3f} s {figures['heap'] / 2**20:9.1f} MiB "
+        f"{figures['rss'] / 1024:9.1f} MiB {figures['growth'] / 1024:8.1f} MiB"
     )
 
 
@@ -209,16 +220,16 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-card-") as folder:
         _setup_django(Path(folder))
-        from weasyprint import HTML
-
         from reports.jobs import chart_bytes
         from reports.render import render_card_pdf, renderer
 
         card = build_card(args.rows, Path(folder))
         charts = chart_bytes(card)
-        result = render_card_pdf(card, charts)
-        baseline = measure(lambda: HTML(string=BASELINE).write_pdf(pdf_variant="pdf/a-3b"), args.repeat)
-        full = measure(lambda: render_card_pdf(card, charts), args.repeat)
+        sides = {BASELINE: plain_weasyprint(card, charts), FULL: lambda: render_card_pdf(card, charts)}
+        # Warmed first: fonts found, templates compiled, as in a worker that has rendered before.
+        rounds = interleaved(sides, args.repeat)
+        memory = {name: measure(render) for name, render in sides.items()}
+        result = rounds.values[FULL]
     items = sum(len(framework["items"]) for framework in card["checklist"])
     print(
         f"Model card benchmark ({os.cpu_count()} cores, load average at start {load:.2f}, "
@@ -230,11 +241,10 @@ def main() -> None:
         f"{len(card['audit']['events'])} audit events; PDF {result.pages} pages, {len(result.data) / 1024:.0f} KiB"
     )
     print(f"{'':<44} {'median':>9} {'min':>9} {'heap peak':>13} {'peak RSS':>13} {'RSS growth':>12}")
-    print(_line("baseline: one-page plain HTML, PDF/A-3b", baseline))
-    print(_line("full model card with charts, PDF/A-3b", full))
-    ratio = full["median"] / baseline["median"]
-    verdict = "met" if full["median"] <= 3 else "NOT MET"
-    print(f"model card / baseline: {ratio:.1f}x; goal <= 3 s: {full['median']:.2f} s, {verdict}")
+    for name in sides:
+        print(_line(name, rounds, memory[name]))
+    verdict = "met" if rounds.median(FULL) <= 3 else "NOT MET"
+    print(f"{rounds.ratio_line(FULL, BASELINE)}; goal <= 3 s: {rounds.median(FULL):.2f} s, {verdict}")
 
 
 if __name__ == "__main__":

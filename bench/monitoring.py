@@ -23,7 +23,8 @@ one more run of each, measured apart from the timing. Prints figures; asserts no
 """
 
 import argparse
-import statistics
+import dataclasses
+import os
 import sys
 import time
 import tracemalloc
@@ -37,6 +38,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.rounds import interleaved  # noqa: E402
 from mlio.reference_profile import prediction_profile, reference_profile_for  # noqa: E402
 from monitoring import performance as perf  # noqa: E402
 from monitoring.monitors import MONITORS, Reference, Rules, Window, window_report  # noqa: E402
@@ -142,15 +144,6 @@ def baseline(reference_rows, reference_scores, reference_labels, window, resampl
 # --- measuring -----------------------------------------------------------------------------------------------
 
 
-def _timed(run, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def _peak(run) -> float:
     tracemalloc.start()
     run()
@@ -159,27 +152,110 @@ def _peak(run) -> float:
     return peak / 2**20
 
 
+def _only(*monitors: str) -> Rules:
+    return dataclasses.replace(RULES, monitors=monitors)
+
+
+def _estimated_alert(report: dict, estimate: dict[str, float]) -> bool:
+    """The service's estimated-performance rule applied to another estimate of ROC AUC."""
+    baseline = report["monitors"]["estimated_performance"]["baseline"]["roc_auc"]
+    return perf.relative_drop("roc_auc", baseline, estimate["roc_auc"]) >= RULES.max_performance_drop
+
+
+def _peers(args, reference_rows, reference_scores, reference_labels, window, reference) -> None:
+    from bench import monitoring_peers as peers
+
+    missing = peers.available()
+    if missing:
+        print(f"peers skipped: {missing}")
+        return
+    chosen = set(args.peers.split(","))
+    fitting = {}
+    if "nannyml" in chosen:
+        fitting["NannyML fit (univariate)"] = lambda: peers.nannyml_univariate(reference_rows)
+        fitting["NannyML fit (CBPE)"] = lambda: peers.nannyml_cbpe(reference_scores, reference_labels)
+    if "evidently" in chosen:
+        fitting["Evidently report"] = lambda: peers.evidently_psi(reference_rows, RULES.psi_alert)
+    fit = interleaved(fitting, 1, warm=False)
+    drift_only, estimated_only = _only("feature_drift"), _only("estimated_performance")
+    # Without labels, as CBPE is used: with them the service lets the realised performance decide.
+    unlabelled = Window(window.features, window.predictions, window.scores, None)
+    sides = {"feature_drift monitor": lambda: window_report(window, reference, drift_only)}
+    if "nannyml" in chosen:
+        sides["NannyML univariate"] = lambda: fit.values["NannyML fit (univariate)"](window.features)
+    if "evidently" in chosen:
+        sides["Evidently DataDriftPreset"] = lambda: fit.values["Evidently report"](window.features)
+    if "nannyml" in chosen:
+        sides["estimated_performance monitor"] = lambda: window_report(unlabelled, reference, estimated_only)
+        sides["NannyML CBPE"] = lambda: fit.values["NannyML fit (CBPE)"](window.scores)
+    rounds = interleaved(sides, args.repeat)
+    ours = peers.service_drifted(rounds.values["feature_drift monitor"])
+    drift_peers = [name for name in ("NannyML univariate", "Evidently DataDriftPreset") if name in sides]
+    theirs = {name: rounds.values[name] for name in drift_peers}
+    if any(drifted != ours for drifted in theirs.values()):
+        raise SystemExit(f"drift verdicts differ: service {sorted(ours)}, {theirs}")
+    print(f"peers fitted on the reference once: {', '.join(f'{n} {fit.best(n):.2f} s' for n in fit.seconds)}")
+    print(f"drifted features, the same for the service and {', '.join(drift_peers)}: {sorted(ours)}")
+    if "NannyML CBPE" in sides:
+        _same_estimate(rounds.values["estimated_performance monitor"], rounds.values["NannyML CBPE"])
+    for side in rounds.seconds:
+        print(f"  {side:<32} median {rounds.median(side):8.2f} s, min {rounds.best(side):8.2f} s")
+    for peer in drift_peers:
+        print(f"  {rounds.ratio_line(peer, 'feature_drift monitor')}")
+    if "NannyML CBPE" in sides:
+        print(f"  {rounds.ratio_line('NannyML CBPE', 'estimated_performance monitor')}")
+
+
+def _same_estimate(report: dict, nannyml: dict[str, float]) -> None:
+    metrics = report["monitors"]["estimated_performance"]["metrics"]
+    gaps = {m: abs(metrics[m]["value"] - nannyml[m]) for m in nannyml}
+    alert = report["monitors"]["estimated_performance"]["alert"]
+    if _estimated_alert(report, nannyml) != alert or max(gaps.values()) > 1e-6:
+        raise SystemExit(f"estimated performance differs: service alert {alert}, {metrics}; NannyML {nannyml}")
+    print(
+        f"estimated performance, same verdict (alert {alert}); |service - NannyML|: "
+        + ", ".join(f"{m} {gap:.1e}" for m, gap in gaps.items())
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--reference-rows", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds per comparison")
     parser.add_argument("--baseline-resamples", type=int, default=20)
+    parser.add_argument(
+        "--peers", default="evidently,nannyml", help="comma-separated peers to compare with ('' for none)"
+    )
     args = parser.parse_args()
 
     reference_rows, reference_scores, reference_labels = _data(args.reference_rows, args.features, seed=1, shift=0)
     rows, scores, labels = _data(args.rows, args.features, seed=2, shift=0.5)
     window = Window(rows, (scores >= 0.5).astype(np.int64), scores, labels)
-    print(f"window: {args.rows:,} rows x {args.features} features; reference: {args.reference_rows:,} rows")
-
-    prepare_s, reference = _timed(lambda: _reference(reference_rows, reference_scores, reference_labels), 1)
-    service_s, report = _timed(lambda: window_report(window, reference, RULES), args.repeat)
-    baseline_s, plain = _timed(
-        lambda: baseline(reference_rows, reference_scores, reference_labels, window, args.baseline_resamples),
-        args.repeat,
+    print(
+        f"Monitoring benchmark ({os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}, "
+        f"pandas {pd.__version__}); window: {args.rows:,} rows x {args.features} features; "
+        f"reference: {args.reference_rows:,} rows"
     )
-    bare_s, _ = _timed(lambda: baseline(reference_rows, reference_scores, reference_labels, window, 0), args.repeat)
+
+    started = time.perf_counter()
+    reference = _reference(reference_rows, reference_scores, reference_labels)
+    prepare_s = time.perf_counter() - started
+    rounds = interleaved(
+        {
+            "service": lambda: window_report(window, reference, RULES),
+            "baseline": lambda: baseline(
+                reference_rows, reference_scores, reference_labels, window, args.baseline_resamples
+            ),
+            "baseline without intervals": lambda: baseline(
+                reference_rows, reference_scores, reference_labels, window, 0
+            ),
+        },
+        args.repeat,
+        warm=False,
+    )
+    report, plain = rounds.values["service"], rounds.values["baseline"]
     service_mb = _peak(lambda: window_report(window, reference, RULES))
     baseline_mb = _peak(
         lambda: baseline(reference_rows, reference_scores, reference_labels, window, args.baseline_resamples)
@@ -195,13 +271,16 @@ def main() -> None:
         f"ROC AUC realised {auc:.4f} (baseline {plain['performance']['roc_auc'][0]:.4f}); estimated "
         f"{estimated_auc:.4f} (baseline {plain['estimated']['roc_auc']:.4f})"
     )
-    print(f"reference part (once per window today): {prepare_s:.2f} s")
-    print(f"{'':10} {'time (s)':>10} {'peak (MiB)':>12}")
-    print(f"{'service':10} {service_s:10.2f} {service_mb:12.0f}")
-    print(f"{'baseline':10} {baseline_s:10.2f} {baseline_mb:12.0f}")
-    print(f"{'baseline without intervals':10} {bare_s:.2f} s")
-    print(f"ratio service/baseline: time {service_s / baseline_s:.2f}, peak memory {service_mb / baseline_mb:.2f}")
-    print(f"ratio service/baseline without intervals: time {service_s / bare_s:.2f}")
+    print(f"reference part (once per reference): {prepare_s:.2f} s")
+    print(f"{'':28} {'median (s)':>10} {'min (s)':>10} {'peak (MiB)':>12}")
+    for side, peak in (("service", service_mb), ("baseline", baseline_mb), ("baseline without intervals", None)):
+        shown = f"{peak:12.0f}" if peak is not None else f"{'':>12}"
+        print(f"{side:28} {rounds.median(side):10.2f} {rounds.best(side):10.2f} {shown}")
+    print(rounds.ratio_line("baseline", "service"))
+    print(rounds.ratio_line("baseline without intervals", "service"))
+    print(f"peak memory service/baseline: {service_mb / baseline_mb:.2f}")
+    if args.peers:
+        _peers(args, reference_rows, reference_scores, reference_labels, window, reference)
 
 
 if __name__ == "__main__":

@@ -157,3 +157,16 @@ def test_a_short_window_names_its_own_size(reference):
     report = window_report(_window(300, seed=14), reference, RULES)
     assert report["monitors"]["feature_drift"]["reason"].startswith("the window has 300 rows")
     assert report["monitors"]["prediction_drift"]["reason"].startswith("the window has 300 predictions")
+
+
+def test_a_policy_without_performance_monitors_computes_no_performance(reference):
+    # A drift-only policy must not pay for (nor fail on) the performance computations it does not report.
+    def calibrate(_scores):
+        raise AssertionError("the estimate was computed though no monitor uses it")
+
+    drift_only = Rules(**{**RULES.__dict__, "monitors": ("feature_drift", "prediction_drift")})
+    uncalibrated = Reference(**{**reference.__dict__, "calibrate": calibrate})
+    report = window_report(_window(4000, seed=2), uncalibrated, drift_only)
+    assert set(report["monitors"]) == {"feature_drift", "prediction_drift"}
+    with pytest.raises(AssertionError, match="the estimate was computed"):
+        window_report(_window(4000, seed=2), uncalibrated, Rules(**{**RULES.__dict__, "monitors": ("concept_drift",)}))
