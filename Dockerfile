@@ -17,7 +17,7 @@ COPY . .
 RUN mkdir -p /srv/var /srv/storage /srv/numba-cache \
     && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --no-input \
     && OMP_NUM_THREADS=1 python -m evidence.explain.warm \
-    && chown -R verity:verity /srv/var /srv/storage /srv/numba-cache
+    && chown verity:verity /srv/var /srv/storage && chown -R verity:verity /srv/numba-cache
 USER verity
 EXPOSE 8000
 # Liveness only: /healthz answers from the process without asking the database, the broker or a worker.
