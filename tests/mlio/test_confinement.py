@@ -1,7 +1,6 @@
 """The confined child's mechanics: each limit stops it and is named, and nothing it started outlives it."""
 
 import errno
-import os
 import signal
 import sys
 import time
@@ -18,17 +17,7 @@ from mlio.confinement import (
     limits_problems,
     run_limited,
 )
-
-
-def _gone(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
+from tests.mlio.processes import gone
 
 
 def test_a_child_past_its_cpu_limit_is_stopped_with_its_whole_process_group(tmp_path):
@@ -41,7 +30,7 @@ def test_a_child_past_its_cpu_limit_is_stopped_with_its_whole_process_group(tmp_
     ended = run_limited([sys.executable, "-c", spin], tmp_path, cpu_seconds=1, memory_mb=1024, wall_seconds=60)
     assert ended.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
     assert _breach(ended, EvaluationLimits(cpu_seconds=1), 0) == "cpu"
-    assert _gone(int((tmp_path / "helper.pid").read_text()))
+    assert gone(int((tmp_path / "helper.pid").read_text()))
 
 
 def test_a_child_past_its_wall_clock_limit_is_killed_and_the_parent_waits_no_longer(tmp_path):

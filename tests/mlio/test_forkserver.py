@@ -10,6 +10,7 @@ import pytest
 
 from mlio import confinement, forkserver
 from mlio.confinement import EvaluationLimits, _breach, child_environment, run_module_limited
+from tests.mlio.processes import gone
 
 CHILD = "tests.mlio.forkserver_child"
 
@@ -29,17 +30,6 @@ def _run(tmp_path, *args, cpu_seconds=60, memory_mb=2048, wall_seconds=60):
     return run_module_limited(
         CHILD, list(args), tmp_path, cpu_seconds=cpu_seconds, memory_mb=memory_mb, wall_seconds=wall_seconds
     )
-
-
-def _gone(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_children_are_forks_of_one_warm_server_with_the_limits_and_environment_of_a_spawned_child(
@@ -68,7 +58,7 @@ def test_a_forked_child_past_its_cpu_limit_is_stopped_with_its_whole_process_gro
     assert ended.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
     assert ended.cpu_seconds > 0.5  # measured by the server's wait4, as for a spawned child
     assert _breach(ended, EvaluationLimits(cpu_seconds=1), 0) == "cpu"
-    assert _gone(int((tmp_path / "helper.pid").read_text()))
+    assert gone(int((tmp_path / "helper.pid").read_text()))
 
 
 def test_a_forked_child_past_its_wall_clock_limit_is_killed_and_the_worker_waits_no_longer(server, tmp_path):
@@ -111,7 +101,7 @@ def test_the_server_ends_when_its_worker_goes_away(tmp_path):
     worker = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300, check=True
     )
-    assert _gone(int(worker.stdout.split()[-1]), within=30)
+    assert gone(int(worker.stdout.split()[-1]), within=30)
 
 
 def test_an_evaluation_answers_the_same_forked_or_spawned(server, tmp_path, monkeypatch):
