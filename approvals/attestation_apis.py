@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,10 +18,11 @@ DSSE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
 
 def attestation_response(attestation: ApprovalAttestation) -> HttpResponse:
     """The envelope's exact bytes (its SHA-256 is the one in the trail), as a download."""
-    response = HttpResponse(bytes(attestation.envelope), content_type=DSSE_MEDIA_TYPE)
     name = f"approval-{attestation.request_id}.intoto.json"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    disposition = content_disposition_header(as_attachment=True, filename=name)
+    return HttpResponse(
+        bytes(attestation.envelope), content_type=DSSE_MEDIA_TYPE, headers={"Content-Disposition": disposition}
+    )
 
 
 class ApprovalAttestationApi(APIView):

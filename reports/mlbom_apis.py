@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
@@ -14,10 +15,9 @@ from reports.mlbom_issue import model_version_bom_issue
 
 
 def bom_response(version: ModelVersion, data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type=MEDIA_TYPE)
     name = f"{version.model.name}-{version.version}.cdx.json"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    disposition = content_disposition_header(as_attachment=True, filename=name)
+    return HttpResponse(data, content_type=MEDIA_TYPE, headers={"Content-Disposition": disposition})
 
 
 class ModelVersionBomApi(APIView):
