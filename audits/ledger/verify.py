@@ -334,6 +334,15 @@ def _summary(result: VerifyResult, with_checkpoints: bool) -> str:
     return f"OK: {result.size} events, head {result.head}{extra}"
 
 
+def input_error(exc: OSError | ValueError) -> int:
+    """Says on stderr why the input could not be read or used; exit status 2, shared by the offline verifiers."""
+    if isinstance(exc, OSError):
+        print(f"error: cannot read {exc.filename or 'input'}: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -341,12 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--checkpoints needs --public-key to check their signatures")
     try:
         result = _verify_trail(args.trail, _options(args))
-    except OSError as exc:
-        print(f"error: cannot read {exc.filename or 'input'}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as exc:
+        return input_error(exc)
     print(json.dumps(result.to_json()) if args.json else _summary(result, bool(args.checkpoints)))
     return 0 if result.ok else 1
 

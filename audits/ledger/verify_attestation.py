@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audits.ledger.attestation import AttestationInvalid, approval_problems, envelope_verify
 from audits.ledger.signing import load_public_key
+from audits.ledger.verify import input_error
 
 
 def revocation_problems(envelope: bytes, body: dict[str, Any], revocations: Any) -> list[tuple[str, str]]:
@@ -111,12 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = [load_public_key(_read(path)) for path in args.public_key]
         revocations = json.loads(_read(args.revocations)) if args.revocations else None
         result = verify(_read(args.attestation), keys, sha256=args.sha256, now=_when(args.at), revocations=revocations)
-    except OSError as exc:
-        print(f"error: cannot read {exc.filename or 'input'}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as exc:
+        return input_error(exc)
     print(json.dumps(result) if args.json else _summary(result))
     return 0 if result["ok"] else 1
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from audits.ledger.hashing import split_line
-from audits.ledger.verify import _options, parse_json, verify_lines
+from audits.ledger.verify import _options, input_error, parse_json, verify_lines
 
 
 def recorded_in(lines: Iterable[bytes], digest: str) -> list[dict[str, Any]]:
@@ -74,12 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.trail, "rb") as fh:
             lines = fh.readlines()
         result = verify(document, lines, **_options(args))
-    except OSError as exc:
-        print(f"error: cannot read {exc.filename or 'input'}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as exc:
+        return input_error(exc)
     if args.json:
         print(json.dumps(result))
     elif result["ok"]:
